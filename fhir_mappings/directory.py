@@ -1,0 +1,198 @@
+"""The physician directory: PractitionerRole plus its Practitioner, Organization and Endpoint.
+
+https://hl7.org/fhir/R4/practitionerrole.html; resources arrive as one flat list in any
+order (https://hl7.org/fhir/R4/search.html#include) and references may be absolute.
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fhir_mappings.codeable_concept import (
+    codes_from_codeable_concept,
+    has_code,
+    text_from_codeable_concept,
+)
+from fhir_mappings.codes import (
+    ACCREDITATION_RANK,
+    ACCREDITATION_SYSTEM_ID,
+    OCCUPATIONAL_MEDICINE_CODES,
+    local_system,
+)
+from fhir_mappings.domain import Accreditation, Clinic, Physician, Requester
+from fhir_mappings.element import (
+    mapping_from_element,
+    mappings_from_element,
+    string_from_element,
+    strings_from_element,
+)
+from fhir_mappings.errors import MappingError
+from fhir_mappings.human_name import text_from_human_names
+from fhir_mappings.reference import (
+    reference_from_reference,
+    reference_from_resource,
+    reference_from_url,
+)
+
+__all__ = [
+    "accreditation_from_practitioner",
+    "clinics_from_resources",
+    "physicians_from_resources",
+    "reference_from_url",
+    "requester_from_resources",
+]
+
+UNNAMED_PHYSICIAN = "Unnamed physician"
+UNNAMED_CLINIC = "Unnamed clinic"
+_Index = Mapping[str, Mapping[str, Any]]
+
+
+def physicians_from_resources(resources: Sequence[Mapping[str, Any]], ns: str) -> list[Physician]:
+    """One Physician per PractitionerRole that is not `active: false` and names a practitioner."""
+    index = _index_from_resources(resources)
+    physicians = (_physician_from_role(role, index, ns) for role in _active_roles(resources))
+    return [physician for physician in physicians if physician is not None]
+
+
+def clinics_from_resources(resources: Sequence[Mapping[str, Any]]) -> dict[str, Clinic]:
+    """Every Organization, keyed by its relative reference "Organization/id"."""
+    index = _index_from_resources(resources)
+    return {
+        reference: _clinic_from_organization(resource, index)
+        for reference, resource in index.items()
+        if resource.get("resourceType") == "Organization"
+    }
+
+
+def requester_from_resources(fhir_user: str, resources: Sequence[Mapping[str, Any]]) -> Requester:
+    """The ATP from the id_token's fhirUser claim (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html)."""
+    reference = reference_from_url(fhir_user)
+    index = _index_from_resources(resources)
+    kind = reference.split("/")[0]
+    if kind == "PractitionerRole":
+        roles = [index[reference]] if reference in index else []
+        practitioner = roles[0].get("practitioner") if roles else None
+    elif kind == "Practitioner":
+        practitioner = {"reference": reference}
+        roles = [
+            role
+            for role in _active_roles(resources)
+            if reference_from_reference(role.get("practitioner")) == reference
+        ]
+    else:
+        raise MappingError(f"fhirUser must be a Practitioner or PractitionerRole, not {kind}")
+    clinics = (_clinic_from_role(role, index) for role in roles)
+    return Requester(
+        reference=reference,
+        display=_name_from_practitioner(practitioner, index),
+        organization=next((clinic for clinic in clinics if clinic is not None), None),
+    )
+
+
+def _clinic_from_organization(
+    organization: Mapping[str, Any], index: _Index, fallback_endpoints: Any = None
+) -> Clinic:
+    """A Clinic: name, partOf, "system|value" identifiers, first active Endpoint's address."""
+    identifiers = tuple(
+        f"{system}|{value}"
+        for identifier in mappings_from_element(organization.get("identifier"))
+        if (system := string_from_element(identifier.get("system")))
+        and (value := string_from_element(identifier.get("value")))
+    )
+    names = [organization.get("name"), *strings_from_element(organization.get("alias"))]
+    return Clinic(
+        reference=reference_from_resource(organization),
+        name=next(filter(None, map(string_from_element, names)), UNNAMED_CLINIC),
+        part_of=reference_from_reference(organization.get("partOf")),
+        identifiers=identifiers,
+        endpoint=_address_from_endpoints(organization.get("endpoint"), index)
+        or _address_from_endpoints(fallback_endpoints, index),
+    )
+
+
+def accreditation_from_practitioner(
+    practitioner: Mapping[str, Any], ns: str
+) -> Accreditation | None:
+    """The highest Colorado DOWC accreditation in Practitioner.qualification.code (CODES.md §6)."""
+    system = local_system(ns, ACCREDITATION_SYSTEM_ID)
+    found = {
+        code
+        for qualification in mappings_from_element(practitioner.get("qualification"))
+        for coding_system, code in codes_from_codeable_concept(qualification.get("code"))
+        if coding_system == system
+    }
+    return next((level for level in ACCREDITATION_RANK if level in found), None)
+
+
+def _physician_from_role(role: Mapping[str, Any], index: _Index, ns: str) -> Physician | None:
+    practitioner_reference = reference_from_reference(role.get("practitioner"))
+    if practitioner_reference is None:
+        return None
+    practitioner = index.get(practitioner_reference, {})
+    specialties = mappings_from_element(role.get("specialty"))
+    return Physician(
+        role_reference=reference_from_resource(role),
+        practitioner_reference=practitioner_reference,
+        name=_name_from_practitioner(role.get("practitioner"), index) or UNNAMED_PHYSICIAN,
+        specialties=tuple(
+            text for text in map(text_from_codeable_concept, specialties) if text is not None
+        ),
+        occupational_medicine=any(has_code(s, OCCUPATIONAL_MEDICINE_CODES) for s in specialties),
+        accreditation=accreditation_from_practitioner(practitioner, ns),
+        clinic=_clinic_from_role(role, index),
+    )
+
+
+def _clinic_from_role(role: Mapping[str, Any], index: _Index) -> Clinic | None:
+    """The role's Organization; only its display and reference when it was not _include'd."""
+    element = mapping_from_element(role.get("organization"))
+    reference = reference_from_reference(element)
+    if reference is None:
+        return None
+    if reference in index:
+        return _clinic_from_organization(index[reference], index, role.get("endpoint"))
+    return Clinic(
+        reference=reference,
+        name=string_from_element(element.get("display")) or UNNAMED_CLINIC,
+        endpoint=_address_from_endpoints(role.get("endpoint"), index),
+    )
+
+
+def _name_from_practitioner(element: Any, index: _Index) -> str | None:
+    """The Practitioner's name with titles, else the Reference's display."""
+    reference = reference_from_reference(element)
+    practitioner = index.get(reference, {}) if reference else {}
+    return text_from_human_names(practitioner.get("name"), with_titles=True) or string_from_element(
+        mapping_from_element(element).get("display")
+    )
+
+
+def _address_from_endpoints(references: Any, index: _Index) -> str | None:
+    """The address of the first active Endpoint (https://hl7.org/fhir/R4/endpoint.html#Endpoint.status)."""
+    for element in mappings_from_element(references):
+        reference = reference_from_reference(element)
+        endpoint = index.get(reference, {}) if reference else {}
+        address = string_from_element(endpoint.get("address"))
+        if address and endpoint.get("status", "active") == "active":
+            return address
+    return None
+
+
+def _active_roles(resources: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [
+        resource
+        for resource in resources
+        if resource.get("resourceType") == "PractitionerRole"
+        and resource.get("active") is not False
+        and string_from_element(resource.get("id"))
+    ]
+
+
+def _index_from_resources(resources: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """Resources by relative reference; those without resourceType and id cannot be referenced."""
+    index: dict[str, Mapping[str, Any]] = {}
+    for resource in resources:
+        try:
+            index[reference_from_resource(resource)] = resource
+        except MappingError:
+            continue  # a resource with no id cannot be the target of a reference
+    return index

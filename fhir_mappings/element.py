@@ -1,0 +1,35 @@
+"""Liberal readers of FHIR JSON elements: https://hl7.org/fhir/R4/element.html.
+
+EHRs send what they send: a missing element, a wrong JSON type or an empty string
+reads as "absent" here, never as a KeyError or TypeError.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def mapping_from_element(value: Any) -> Mapping[str, Any]:
+    """A complex element (https://hl7.org/fhir/R4/datatypes.html#complex), or an empty one."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def mappings_from_element(value: Any) -> list[Mapping[str, Any]]:
+    """The complex items of a repeating element (max cardinality *), skipping anything else."""
+    if isinstance(value, Mapping):
+        return [value]
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, Mapping)]
+    return []
+
+
+def string_from_element(value: Any) -> str | None:
+    """A primitive string, stripped; FHIR strings "SHALL NOT be empty", so blank reads as absent."""
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def strings_from_element(value: Any) -> list[str]:
+    """The non-blank strings of a repeating primitive such as HumanName.given."""
+    items = value if isinstance(value, list) else [value]
+    return [text for text in (string_from_element(item) for item in items) if text]

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Start the local sandbox EHR (FHIR servers + SMART authorization server) and the app, then
+# print the one URL to open. Ctrl-C stops everything this script started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+HOST=${HOST:-127.0.0.1}
+APP_PORT=${APP_PORT:-8000}
+EHR_PORT=${EHR_PORT:-8001}
+CLINIC_PORT=${CLINIC_PORT:-8002}
+APP_URL="http://${HOST}:${APP_PORT}"
+
+export SANDBOX_HOST="$HOST" SANDBOX_EHR_PORT="$EHR_PORT" SANDBOX_CLINIC_PORT="$CLINIC_PORT"
+export SANDBOX_DATA_DIR="${SANDBOX_DATA_DIR:-.data/sandbox}"
+export SANDBOX_APP_LAUNCH_URL="${APP_URL}/launch"
+export SANDBOX_APP_REDIRECT_URIS="${APP_URL}/callback"
+export SANDBOX_APP_JWKS_URL="${APP_URL}/.well-known/jwks.json"
+export SANDBOX_FHIR_BASE_URL="http://${HOST}:${EHR_PORT}/fhir"
+export SMART_APP_PUBLIC_URL="${SMART_APP_PUBLIC_URL:-$APP_URL}"
+export SMART_APP_DATABASE_URL="${SMART_APP_DATABASE_URL:-sqlite:///.data/smart_app.sqlite3}"
+# Plain http on this machine only: a Secure cookie would need https.
+export SMART_APP_COOKIE_SECURE="${SMART_APP_COOKIE_SECURE:-false}"
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup INT TERM EXIT
+
+mkdir -p .data
+log=.data/sandbox.log
+: >"$log"
+launch/.venv/bin/python -m sandbox_ehr >"$log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 600); do
+  grep -q "Sandbox EHR ready" "$log" && break
+  kill -0 "${pids[0]}" 2>/dev/null || { echo "The sandbox EHR did not start:" >&2; tail -20 "$log" >&2; exit 1; }
+  sleep 0.1
+done
+grep -q "Sandbox EHR ready" "$log" || { echo "The sandbox EHR did not start in 60 s:" >&2; tail -20 "$log" >&2; exit 1; }
+
+.venv/bin/gunicorn --bind "${HOST}:${APP_PORT}" --workers 2 --threads 4 --log-level warning \
+  "smart_app:create_app()" &
+pids+=($!)
+for _ in $(seq 1 300); do
+  curl -fsS "${APP_URL}/healthz" >/dev/null 2>&1 && break
+  kill -0 "${pids[1]}" 2>/dev/null || { echo "The app did not start." >&2; exit 1; }
+  sleep 0.1
+done
+
+echo
+echo "Second Opinion is running."
+echo "Open the sandbox EHR and click \"Launch Second Opinion\":  http://${HOST}:${EHR_PORT}/"
+echo "(app: ${APP_URL}/  ·  logs: ${log}  ·  Ctrl-C stops everything)"
+wait -n "${pids[@]}"

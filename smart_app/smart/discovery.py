@@ -1,0 +1,135 @@
+"""SMART configuration discovery: https://hl7.org/fhir/smart-app-launch/conformance.html.
+
+``{iss}/.well-known/smart-configuration`` first; SMART v1 servers that lack it
+are read from the CapabilityStatement's ``oauth-uris`` extension. Results are
+cached per iss for a few minutes (a cache, not state: any worker may rebuild it).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from smart_app.errors import LaunchError
+from smart_app.http_pool import HttpPool
+
+logger = logging.getLogger(__name__)
+
+OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+@dataclass(frozen=True)
+class SmartConfiguration:
+    """The endpoints and capabilities an EHR advertises."""
+
+    authorization_endpoint: str
+    token_endpoint: str
+    issuer: str | None = None
+    jwks_uri: str | None = None
+    capabilities: frozenset[str] = frozenset()
+    code_challenge_methods: frozenset[str] = frozenset()
+
+
+def smart_configuration_from_json(doc: Mapping[str, Any], iss: str) -> SmartConfiguration:
+    """Validate a ``.well-known/smart-configuration`` document (SMART 2.2 §Metadata)."""
+    methods = frozenset(_strings(doc.get("code_challenge_methods_supported")))
+    if methods and "S256" not in methods:
+        raise LaunchError("This EHR does not support PKCE S256, which Second Opinion requires.")
+    return SmartConfiguration(
+        authorization_endpoint=_endpoint(doc.get("authorization_endpoint"), iss),
+        token_endpoint=_endpoint(doc.get("token_endpoint"), iss),
+        issuer=doc["issuer"] if isinstance(doc.get("issuer"), str) else None,
+        jwks_uri=_endpoint(doc["jwks_uri"], iss) if doc.get("jwks_uri") else None,
+        capabilities=frozenset(_strings(doc.get("capabilities"))),
+        code_challenge_methods=methods,
+    )
+
+
+def smart_configuration_from_capability_statement(
+    doc: Mapping[str, Any], iss: str
+) -> SmartConfiguration:
+    """Read the SMART v1 ``oauth-uris`` extension of ``rest[0].security``."""
+    for rest in doc.get("rest") or []:
+        for extension in (rest.get("security") or {}).get("extension") or []:
+            if extension.get("url") != OAUTH_URIS:
+                continue
+            uris = {e.get("url"): e.get("valueUri") for e in extension.get("extension") or []}
+            return SmartConfiguration(
+                authorization_endpoint=_endpoint(uris.get("authorize"), iss),
+                token_endpoint=_endpoint(uris.get("token"), iss),
+            )
+    raise LaunchError("This EHR does not advertise SMART on FHIR endpoints.")
+
+
+def _strings(value: object) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _endpoint(value: object, iss: str) -> str:
+    """An absolute URL, https unless the EHR itself is on this machine."""
+    if not isinstance(value, str):
+        raise LaunchError("This EHR's SMART configuration is incomplete.")
+    parts = urlsplit(value)
+    loopback = urlsplit(iss).hostname in LOOPBACK_HOSTS and parts.hostname in LOOPBACK_HOSTS
+    if not parts.netloc or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+        raise LaunchError("This EHR's SMART configuration names an endpoint that is not secure.")
+    return value
+
+
+class Discovery:
+    """Fetches and caches each registered EHR's SMART configuration."""
+
+    def __init__(self, http: HttpPool, ttl_seconds: float = 300.0) -> None:
+        self._http = http
+        self._ttl = ttl_seconds
+        self._cache: dict[str, tuple[float, SmartConfiguration]] = {}
+        self._lock = threading.Lock()
+
+    def configuration(self, iss: str) -> SmartConfiguration:
+        """The configuration for ``iss`` (cached)."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(iss)
+        if cached and cached[0] > now:
+            return cached[1]
+        config = self._fetch(iss)
+        with self._lock:
+            self._cache[iss] = (now + self._ttl, config)
+        return config
+
+    def _fetch(self, iss: str) -> SmartConfiguration:
+        doc = self._get_json(f"{iss}/.well-known/smart-configuration", iss)
+        if doc is not None:
+            return smart_configuration_from_json(doc, iss)
+        metadata = self._get_json(f"{iss}/metadata", iss)
+        if metadata is None:
+            raise LaunchError("This EHR does not publish a SMART configuration.")
+        return smart_configuration_from_capability_statement(metadata, iss)
+
+    def _get_json(self, url: str, iss: str) -> Mapping[str, Any] | None:
+        session = self._http.session_for(url)
+        try:
+            response = session.get(
+                url, headers={"Accept": "application/json"}, timeout=self._http.timeout
+            )
+        except requests.RequestException as error:
+            logger.warning("discovery.unreachable error=%s", type(error).__name__)
+            raise LaunchError("The EHR could not be reached to start the launch.") from error
+        if response.status_code in (404, 410):
+            return None
+        try:
+            doc = response.json() if response.ok else None
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            logger.warning("discovery.bad_response status=%s", response.status_code)
+            raise LaunchError("The EHR's SMART configuration could not be read.")
+        return doc

@@ -1,0 +1,78 @@
+"""Real servers for the integration and browser tests: the sandbox EHR and the app, on 127.0.0.1.
+
+The sandbox (FHIR servers + SMART authorization server) runs as a subprocess
+from its own venv; the app runs in a thread under werkzeug's WSGI server, so
+that tests reach both over real HTTP.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from smart_app import create_app
+from smart_app.config import Settings
+from tests.sandbox_server import Sandbox, free_port, start_sandbox
+
+
+@pytest.fixture(scope="session")
+def app_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def app_url(app_port: int) -> str:
+    return f"http://127.0.0.1:{app_port}"
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory, app_url: str) -> Iterator[Sandbox]:
+    with start_sandbox(
+        data_dir=tmp_path_factory.mktemp("sandbox"), app_base_url=app_url
+    ) as running:
+        yield running
+
+
+def write_registration(folder: Path, sandbox: Sandbox) -> Path:
+    """A registrations folder holding the sandbox's registration, as an operator would write it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    template = (Path(__file__).parents[1] / "launch" / "registrations" / "sandbox.toml").read_text()
+    text = template.replace(
+        "${SANDBOX_FHIR_BASE_URL:-http://127.0.0.1:8001/fhir}", sandbox.fhir_base
+    )
+    assert sandbox.fhir_base in text, "launch/registrations/sandbox.toml changed its iss line"
+    (folder / "sandbox.toml").write_text(text)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def app_settings(
+    tmp_path_factory: pytest.TempPathFactory, sandbox: Sandbox, app_url: str
+) -> Settings:
+    root = tmp_path_factory.mktemp("app")
+    return Settings(
+        public_url=app_url,
+        database_url=f"sqlite:///{root / 'app.sqlite3'}",
+        registrations=write_registration(root / "registrations", sandbox),
+        cookie_secure=False,  # plain http on loopback; the Secure variant is tested on its own
+    )
+
+
+@pytest.fixture(scope="session")
+def flask_app(app_settings: Settings) -> Flask:
+    return create_app(app_settings)
+
+
+@pytest.fixture(scope="session")
+def live_app(flask_app: Flask, app_port: int) -> Iterator[str]:
+    server = make_server("127.0.0.1", app_port, flask_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-app", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{app_port}"
+    server.shutdown()
+    thread.join(timeout=5)

@@ -1,0 +1,82 @@
+"""One real journey in Debian's chromium: the sandbox EHR's button to a ServiceRequest in the EHR."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from smart_app.config import Settings
+from tests.sandbox_server import Sandbox
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_app")]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    opened = context.new_page()
+    opened.set_default_timeout(20_000)
+    yield opened
+    context.close()
+
+
+def test_an_atp_sends_a_second_opinion_referral(
+    page: Page, sandbox: Sandbox, app_settings: Settings
+) -> None:
+    page.goto(sandbox.ehr_url)
+    page.get_by_label("Practitioner").select_option("atp-1")
+    page.get_by_label("Patient").select_option("wc-1")
+    page.get_by_role("button", name="Launch Second Opinion").click()
+
+    expect(page.get_by_role("heading", name="New second-opinion referral")).to_be_visible()
+    reasons = page.get_by_role("group", name="Reason for referral")
+    reasons.get_by_role("checkbox").first.check()
+    page.get_by_label("Question 1", exact=True).fill("Is the working diagnosis correct?")
+    page.get_by_role("button", name="Add question").click()
+    page.get_by_label("Question 2", exact=True).fill("What treatment would move her toward MMI?")
+    page.get_by_label("Visit type").select_option(label="Telehealth")
+    physician = page.get_by_label("Second-opinion physician")
+    first_allowed = physician.locator("option:not([disabled]):not([value=''])").first
+    physician.select_option(first_allowed.get_attribute("value"))
+    page.get_by_role("button", name="Send referral").click()
+
+    expect(page.get_by_role("heading", name="Referral sent")).to_be_visible()
+    service_request_id = page.locator(".sr-id").inner_text()
+    resource = (
+        sandbox.admin_session()
+        .get(f"{sandbox.fhir_base}/ServiceRequest/{service_request_id}", timeout=30)
+        .json()
+    )
+    notes = [note["text"] for note in resource["note"]]
+    assert notes[0].startswith(
+        "You are asked to answer the questions below by rendering an opinion only."
+    )
+    assert notes[1:] == [
+        "Question 1 of 2: Is the working diagnosis correct?",
+        "Question 2 of 2: What treatment would move her toward MMI?",
+    ]
+    assert resource["orderDetail"][1]["text"] in ("Telehealth",)
+    assert resource["requester"]["reference"] == "Practitioner/atp-1"

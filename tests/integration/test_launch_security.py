@@ -1,0 +1,139 @@
+"""Every launch and callback input is checked; refusals are plain words or an OperationOutcome."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from smart_app import create_app
+from smart_app.config import Settings
+from tests.conftest import write_registration
+from tests.pages import launch_from_ehr
+from tests.sandbox_server import Sandbox
+
+pytestmark = pytest.mark.usefixtures("live_app")
+
+
+def _start_launch(sandbox: Sandbox) -> tuple[requests.Session, dict[str, str]]:
+    """Launch from the EHR but stop at the authorize redirect; returns its query."""
+    browser = requests.Session()
+    to_app = browser.post(
+        f"{sandbox.ehr_url}ehr/launch",
+        data={"practitioner": "atp-1", "patient": "wc-1"},
+        allow_redirects=False,
+        timeout=30,
+    )
+    to_ehr = browser.get(to_app.headers["Location"], allow_redirects=False, timeout=30)
+    assert to_ehr.status_code == 302
+    query = {k: v[0] for k, v in parse_qs(urlsplit(to_ehr.headers["Location"]).query).items()}
+    return browser, query
+
+
+def test_the_authorize_request_uses_pkce_s256_state_and_aud(sandbox: Sandbox) -> None:
+    _, query = _start_launch(sandbox)
+    assert query["code_challenge_method"] == "S256"
+    assert query["aud"] == sandbox.fhir_base
+    assert len(query["state"]) >= 43 and query["launch"]
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"launch": "abc"}, "iss is missing"),
+        ({"iss": "https://evil.example.org/fhir", "launch": "abc"}, "not registered"),
+        ({"iss": "{fhir}"}, "launch is missing"),
+    ],
+)
+def test_bad_launch_requests_are_refused_in_plain_words(
+    sandbox: Sandbox, live_app: str, params: dict[str, str], message: str
+) -> None:
+    params = {k: v.replace("{fhir}", sandbox.fhir_base) for k, v in params.items()}
+    answer = requests.get(f"{live_app}/launch", params=params, timeout=30)
+    assert answer.status_code == 400
+    assert message in answer.text
+    assert answer.headers["Content-Type"].startswith("text/html")
+
+
+def test_machines_get_an_operation_outcome(live_app: str) -> None:
+    answer = requests.get(
+        f"{live_app}/launch",
+        params={"iss": "https://evil.example.org/fhir", "launch": "x"},
+        headers={"Accept": "application/fhir+json"},
+        timeout=30,
+    )
+    assert answer.status_code == 400
+    outcome = answer.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert outcome["issue"][0]["code"] == "invalid"
+    assert "not registered" in outcome["issue"][0]["diagnostics"]
+
+
+def test_a_tampered_state_is_refused(sandbox: Sandbox, live_app: str) -> None:
+    browser, query = _start_launch(sandbox)
+    answer = browser.get(
+        f"{live_app}/callback", params={"code": "x", "state": query["state"] + "x"}, timeout=30
+    )
+    assert answer.status_code == 400 and "unknown or was already used" in answer.text
+
+
+def test_a_state_works_once_and_only_in_the_browser_that_started_it(
+    sandbox: Sandbox, live_app: str
+) -> None:
+    browser, query = _start_launch(sandbox)
+    stranger = requests.get(
+        f"{live_app}/callback", params={"code": "x", "state": query["state"]}, timeout=30
+    )
+    assert stranger.status_code == 400 and "another browser" in stranger.text
+    replay = browser.get(
+        f"{live_app}/callback", params={"code": "x", "state": query["state"]}, timeout=30
+    )
+    assert replay.status_code == 400 and "already used" in replay.text
+
+
+def test_an_error_from_the_ehr_is_explained(sandbox: Sandbox, live_app: str) -> None:
+    browser, query = _start_launch(sandbox)
+    answer = browser.get(
+        f"{live_app}/callback",
+        params={"error": "access_denied", "state": query["state"]},
+        timeout=30,
+    )
+    assert answer.status_code == 400 and "did not allow" in answer.text
+
+
+def test_compose_without_a_session_asks_for_a_launch(live_app: str) -> None:
+    answer = requests.get(f"{live_app}/compose", timeout=30)
+    assert answer.status_code == 401 and "launch Second Opinion from there" in answer.text
+
+
+def test_pages_carry_strict_headers_and_a_server_side_session(sandbox: Sandbox) -> None:
+    browser, page = launch_from_ehr(sandbox)
+    headers = page.headers
+    assert "frame-ancestors 'self'" in headers["Content-Security-Policy"]
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Cache-Control"] == "no-store"
+    [cookie] = list(browser.cookies)
+    assert cookie.has_nonstandard_attr("HttpOnly")
+    assert "access_token" not in page.text and "." not in (cookie.value or "")  # opaque, not a JWT
+
+
+def test_with_secure_cookies_the_session_cookie_is_host_locked(
+    sandbox: Sandbox, tmp_path: Path, live_app: str
+) -> None:
+    settings = Settings(
+        public_url=live_app,
+        database_url=f"sqlite:///{tmp_path / 'a.db'}",
+        registrations=write_registration(tmp_path / "r", sandbox),
+        cookie_secure=True,
+    )
+    client = create_app(settings).test_client()
+    answer = client.get("/launch", query_string={"iss": sandbox.fhir_base, "launch": "abc"})
+    assert answer.status_code == 302
+    cookie = answer.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-so_session=")
+    for attribute in ("Secure", "HttpOnly", "SameSite=Lax", "Path=/"):
+        assert attribute in cookie

@@ -1,0 +1,108 @@
+"""Reading the app's pages the way a browser would, for tests that speak plain HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+import requests
+
+from tests.sandbox_server import Sandbox
+
+
+@dataclass
+class Option:
+    value: str
+    label: str
+    disabled: bool
+    selected: bool
+
+
+@dataclass
+class FormFields:
+    """Inputs, textareas and selects of a page, by name (in document order)."""
+
+    hidden: dict[str, str] = field(default_factory=dict)
+    checkboxes: dict[str, list[str]] = field(default_factory=dict)
+    checked: dict[str, list[str]] = field(default_factory=dict)
+    textareas: dict[str, list[str]] = field(default_factory=dict)
+    selects: dict[str, list[Option]] = field(default_factory=dict)
+
+
+class _Parser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields = FormFields()
+        self._textarea: str | None = None
+        self._select: str | None = None
+        self._option: Option | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        name = a.get("name", "")
+        if tag == "input" and a.get("type") == "hidden":
+            self.fields.hidden[name] = a.get("value", "")
+        elif tag == "input" and a.get("type") == "checkbox":
+            self.fields.checkboxes.setdefault(name, []).append(a.get("value", ""))
+            if "checked" in a:
+                self.fields.checked.setdefault(name, []).append(a.get("value", ""))
+        elif tag == "textarea":
+            self._textarea = name
+            self.fields.textareas.setdefault(name, []).append("")
+        elif tag == "select":
+            self._select = name
+            self.fields.selects[name] = []
+        elif tag == "option" and self._select is not None:
+            self._option = Option(a.get("value", ""), "", "disabled" in a, "selected" in a)
+            self.fields.selects[self._select].append(self._option)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "textarea":
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+        elif tag == "option":
+            if self._option is not None:
+                self._option.label = " ".join(self._option.label.split())
+            self._option = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            self.fields.textareas[self._textarea][-1] += data
+        elif self._option is not None:
+            self._option.label += data
+
+
+def form_fields(html: str) -> FormFields:
+    """Parse the form controls of a page."""
+    parser = _Parser()
+    parser.feed(html)
+    return parser.fields
+
+
+def launch_from_ehr(
+    sandbox: Sandbox, patient: str = "wc-1", practitioner: str = "atp-1"
+) -> tuple[requests.Session, requests.Response]:
+    """Click "Launch Second Opinion" in the sandbox EHR and follow every redirect to the app."""
+    browser = requests.Session()
+    response = browser.post(
+        f"{sandbox.ehr_url}ehr/launch",
+        data={"practitioner": practitioner, "patient": patient},
+        timeout=30,
+    )
+    return browser, response
+
+
+def referral_form(page: str, **overrides: object) -> dict[str, object]:
+    """A complete, valid submission of the compose page, with fields replaced by ``overrides``."""
+    fields = form_fields(page)
+    physicians = [o.value for o in fields.selects["physician"] if o.value and not o.disabled]
+    data: dict[str, object] = {
+        **fields.hidden,
+        "reason": fields.checkboxes.get("reason", [])[:1],
+        "question": ["Is the diagnosis of lumbar strain correct?", "Is the patient at MMI?"],
+        "modality": "telehealth",
+        "physician": physicians[0],
+    }
+    data.update(overrides)
+    return data
