@@ -1,0 +1,201 @@
+"""Seed directory: organizations, endpoints, the ATPs and the second-opinion physicians.
+
+All people and organizations are fictional. Ids are fixed: the app and its tests use them.
+Related clinics (DESIGN.md §4): org-atp-north is `partOf` org-atp; org-atp-alias shares
+org-atp's NPI identifier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .fhir_codes import (
+    DOWC_ISSUER,
+    ENDPOINT_CONNECTION,
+    US_NPI,
+    Json,
+    accreditation_code,
+    coding,
+    degree_code,
+    occ_med_specialty,
+    text_concept,
+)
+
+ATP_NPI = "1999000014"
+
+
+@dataclass(frozen=True)
+class Clinic:
+    """An Organization; `related` clinics point their Endpoint at the EHR."""
+
+    id: str
+    name: str
+    npi: str
+    related: bool
+    part_of: str | None = None
+
+
+@dataclass(frozen=True)
+class Physician:
+    """A Practitioner with one PractitionerRole."""
+
+    role_id: str
+    prac_id: str
+    given: str
+    family: str
+    degree: str
+    org_id: str
+    accreditation: str | None
+    specialty: str  # "occ-med" or free text (no verified code)
+
+
+CLINICS = (
+    Clinic("org-atp", "Front Range Occupational Health", ATP_NPI, related=True),
+    Clinic("org-atp-north", "Front Range Occupational Health – North", "1999000022", True,
+           part_of="org-atp"),
+    Clinic("org-atp-alias", "FROH Worksite Injury Clinic", ATP_NPI, related=True),
+    Clinic("org-summit", "Summit Occupational Medicine", "1999000030", related=False),
+    Clinic("org-peak", "Peak Spine & Rehabilitation", "1999000048", related=False),
+    Clinic("org-mesa", "Mesa Worker Health", "1999000055", related=False),
+    Clinic("org-canyon", "Canyon Orthopedics", "1999000063", related=False),
+)
+EMPLOYERS = (
+    ("org-employer-1", "Rocky Ridge Construction Co."),
+    ("org-employer-2", "Alpine Freight Logistics"),
+    ("org-employer-3", "Foothills Poultry Processing"),
+)
+INSURERS = (
+    ("org-insurer-1", "Columbine Mutual Insurance"),
+    ("org-insurer-2", "Granite Peak Casualty"),
+)
+ATPS = (
+    Physician("atp-1-role", "atp-1", "Morgan", "Avery", "MD", "org-atp", "level-ii-full",
+              "occ-med"),
+    Physician("atp-2-role", "atp-2", "Jordan", "Ellis", "DO", "org-atp", "level-i", "occ-med"),
+)
+DIRECTORY = (
+    Physician("so-1", "so-1-prac", "Riley", "Chen", "MD", "org-summit", "level-ii-full", "occ-med"),
+    Physician("so-2", "so-2-prac", "Casey", "Okafor", "DO", "org-mesa", "level-ii-full", "occ-med"),
+    Physician("so-3", "so-3-prac", "Jamie", "Lindqvist", "MD", "org-peak", "level-ii-limited",
+              "Physical medicine and rehabilitation"),
+    Physician("so-4", "so-4-prac", "Taylor", "Brennan", "MD", "org-canyon", "level-i", "occ-med"),
+    Physician("so-5", "so-5-prac", "Avery", "Nakamura", "DO", "org-summit", None, "occ-med"),
+    Physician("so-6", "so-6-prac", "Quinn", "Delgado", "MD", "org-canyon", "level-ii-full",
+              "Orthopaedic surgery"),
+    Physician("so-7", "so-7-prac", "Harper", "Castillo", "MD", "org-atp", "level-ii-full",
+              "occ-med"),
+    Physician("so-8", "so-8-prac", "Rowan", "Fitzgerald", "DO", "org-atp-north", "level-ii-full",
+              "occ-med"),
+    Physician("so-9", "so-9-prac", "Emerson", "Patel", "MD", "org-atp-alias", "level-ii-full",
+              "occ-med"),
+)
+CLINIC_NAMES = {c.id: c.name for c in CLINICS}
+
+
+def directory_resources(namespace: str, ehr_base: str, clinic_base: str) -> list[Json]:
+    """Every directory resource for the EHR server."""
+    out: list[Json] = []
+    for clinic in CLINICS:
+        address = ehr_base if clinic.related else clinic_base
+        out += [_organization(clinic), _endpoint(clinic, address)]
+    out += [_plain_org(i, n, "Employer") for i, n in EMPLOYERS]
+    out += [_plain_org(i, n, "Workers' compensation insurer") for i, n in INSURERS]
+    for doc in (*ATPS, *DIRECTORY):
+        out += [_practitioner(doc, namespace), _role(doc)]
+    return out
+
+
+def clinic_resources(namespace: str, clinic_base: str) -> list[Json]:
+    """The unrelated clinics and their physicians, for the receiving clinic's server."""
+    clinics = [c for c in CLINICS if not c.related]
+    out = [r for c in clinics for r in (_organization(c), _endpoint(c, clinic_base))]
+    ids = {c.id for c in clinics}
+    for doc in DIRECTORY:
+        if doc.org_id in ids:
+            out += [_practitioner(doc, namespace), _role(doc)]
+    return out
+
+
+def _organization(clinic: Clinic) -> Json:
+    """A clinic Organization with its NPI and Endpoint."""
+    org: Json = {
+        "resourceType": "Organization",
+        "id": clinic.id,
+        "active": True,
+        "identifier": [{"system": US_NPI, "value": clinic.npi}],
+        "type": [text_concept("Outpatient clinic")],
+        "name": clinic.name,
+        "address": [{"city": "Denver", "state": "CO", "country": "US"}],
+        "endpoint": [{"reference": f"Endpoint/ep-{clinic.id.removeprefix('org-')}"}],
+    }
+    if clinic.part_of:
+        org["partOf"] = {"reference": f"Organization/{clinic.part_of}",
+                         "display": CLINIC_NAMES[clinic.part_of]}
+    return org
+
+
+def _plain_org(org_id: str, name: str, kind: str) -> Json:
+    """An employer or insurer Organization."""
+    return {"resourceType": "Organization", "id": org_id, "active": True,
+            "type": [text_concept(kind)], "name": name}
+
+
+def _endpoint(clinic: Clinic, address: str) -> Json:
+    """The clinic's FHIR REST Endpoint."""
+    return {
+        "resourceType": "Endpoint",
+        "id": f"ep-{clinic.id.removeprefix('org-')}",
+        "status": "active",
+        "connectionType": coding(ENDPOINT_CONNECTION, "hl7-fhir-rest", "HL7 FHIR"),
+        "name": f"{clinic.name} FHIR endpoint",
+        "managingOrganization": {"reference": f"Organization/{clinic.id}", "display": clinic.name},
+        "payloadType": [text_concept("FHIR R4")],
+        "address": address,
+    }
+
+
+def _practitioner(doc: Physician, namespace: str) -> Json:
+    """A Practitioner with degree and (if any) DOWC accreditation qualifications."""
+    quals: list[Json] = [{"code": degree_code(doc.degree)}]
+    if doc.accreditation:
+        quals.append(_accreditation(doc, namespace))
+    return {
+        "resourceType": "Practitioner",
+        "id": doc.prac_id,
+        "active": True,
+        "name": [{"family": doc.family, "given": [doc.given], "prefix": ["Dr."],
+                  "suffix": [doc.degree], "text": display_name(doc)}],
+        "qualification": quals,
+    }
+
+
+def _accreditation(doc: Physician, namespace: str) -> Json:
+    """Practitioner.qualification for a Colorado DOWC accreditation (CODES.md §6)."""
+    assert doc.accreditation is not None
+    number = f"DOWC-{doc.prac_id.upper()}"
+    return {
+        "identifier": [{"system": f"{namespace}/sid/co-dowc-accreditation", "value": number}],
+        "code": accreditation_code(namespace, doc.accreditation),
+        "period": {"start": "2025-08-01", "end": "2028-07-31"},
+        "issuer": {"display": DOWC_ISSUER},
+    }
+
+
+def _role(doc: Physician) -> Json:
+    """The PractitionerRole the directory lists."""
+    specialty = occ_med_specialty() if doc.specialty == "occ-med" else text_concept(doc.specialty)
+    clinic = CLINIC_NAMES[doc.org_id]
+    return {
+        "resourceType": "PractitionerRole",
+        "id": doc.role_id,
+        "active": True,
+        "practitioner": {"reference": f"Practitioner/{doc.prac_id}", "display": display_name(doc)},
+        "organization": {"reference": f"Organization/{doc.org_id}", "display": clinic},
+        "specialty": [specialty],
+        "endpoint": [{"reference": f"Endpoint/ep-{doc.org_id.removeprefix('org-')}"}],
+    }
+
+
+def display_name(doc: Physician) -> str:
+    """'Dr. Morgan Avery, MD'."""
+    return f"Dr. {doc.given} {doc.family}, {doc.degree}"
