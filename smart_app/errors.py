@@ -91,8 +91,8 @@ class EhrUnavailable(EhrError):
 
 
 def wants_fhir() -> bool:
-    """True when the client asked for JSON rather than a page."""
-    best = request.accept_mimetypes.best_match([FHIR_JSON, "application/json", "text/html"])
+    """True when the client asked for JSON rather than a page (``*/*`` gets the page)."""
+    best = request.accept_mimetypes.best_match(["text/html", FHIR_JSON, "application/json"])
     return best in (FHIR_JSON, "application/json")
 
 

@@ -99,7 +99,9 @@ def confirmation(referral_id: str) -> str:
     svc, session = services(), _session()
     status = ReferralLedger(svc.store).status(referral_id, session.id)
     system = identifier_system(svc.settings.namespace, "referral")
-    bundle = _client(session).search("ServiceRequest", {"identifier": f"{system}|{status.id}"})
+    bundle = _client(session).search(  # patient= keeps the search inside patient/ scopes
+        "ServiceRequest", {"identifier": f"{system}|{status.id}", "patient": session.patient or ""}
+    )
     found = [r for r in resources_from_bundle(bundle) if r.get("resourceType") == "ServiceRequest"]
     service_request = found[0] if found else None
     return render_template(

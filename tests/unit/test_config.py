@@ -50,7 +50,8 @@ def test_iss_is_normalised_and_keyed(tmp_path: Path) -> None:
         (f'name = "x"\niss = "not a url"\nclient_id = "c"\n{SCOPES}', "iss"),
         (f'name = "x"\niss = "https://a/fhir"\n{SCOPES}', "client_id"),
         (
-            f'name = "x"\niss = "https://a/fhir"\nclient_id = "c"\nclient_auth = "client_secret_basic"\n{SCOPES}',
+            f'name = "x"\niss = "https://a/fhir"\nclient_id = "c"\n'
+            f'client_auth = "client_secret_basic"\n{SCOPES}',
             "client_secret_env",
         ),
         ('name = "x" iss', "x.toml"),
