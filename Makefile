@@ -25,6 +25,7 @@ test: deps browser
 check: deps
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen mypy
+	cd launch && $(UV) run --frozen mypy
 
 bench: deps
 	$(UV) run --frozen python -m tests.bench.run

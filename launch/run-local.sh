@@ -18,8 +18,6 @@ export SANDBOX_APP_JWKS_URL="${APP_URL}/.well-known/jwks.json"
 export SANDBOX_FHIR_BASE_URL="http://${HOST}:${EHR_PORT}/fhir"
 export SMART_APP_PUBLIC_URL="${SMART_APP_PUBLIC_URL:-$APP_URL}"
 export SMART_APP_DATABASE_URL="${SMART_APP_DATABASE_URL:-sqlite:///.data/smart_app.sqlite3}"
-# Plain http on this machine only: a Secure cookie would need https.
-export SMART_APP_COOKIE_SECURE="${SMART_APP_COOKIE_SECURE:-false}"
 
 pids=()
 cleanup() {

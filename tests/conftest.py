@@ -59,7 +59,7 @@ def app_settings(
         public_url=app_url,
         database_url=f"sqlite:///{root / 'app.sqlite3'}",
         registrations=write_registration(root / "registrations", sandbox),
-        cookie_secure=False,  # plain http on loopback; the Secure variant is tested on its own
+        cookie_secure=True,  # the production default; browsers treat 127.0.0.1 as a secure context
     )
 
 

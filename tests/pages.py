@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from http.cookiejar import Cookie, DefaultCookiePolicy
+from urllib.parse import urlsplit
+from urllib.request import Request
 
 import requests
 
@@ -80,11 +83,38 @@ def form_fields(html: str) -> FormFields:
     return parser.fields
 
 
+class LoopbackIsSecure(DefaultCookiePolicy):
+    """Send Secure cookies to 127.0.0.1 over http, as browsers do for loopback (a secure context)."""
+
+    def return_ok_secure(self, cookie: Cookie, request: Request) -> bool:
+        loopback = urlsplit(request.get_full_url()).hostname == "127.0.0.1"
+        return loopback or bool(super().return_ok_secure(cookie, request))
+
+
+class BrowserSession(requests.Session):
+    """Keeps cookies the way a browser on this machine would (requests rebuilds jars per request)."""
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        prepared = super().prepare_request(request)
+        jar = prepared._cookies  # type: ignore[attr-defined]  # reused across redirects
+        jar.set_policy(LoopbackIsSecure())
+        prepared.headers.pop("Cookie", None)
+        prepared.prepare_cookies(jar)
+        return prepared
+
+
+def browser_session() -> requests.Session:
+    """A session that sends Secure cookies to 127.0.0.1, as browsers do."""
+    session = BrowserSession()
+    session.cookies.set_policy(LoopbackIsSecure())
+    return session
+
+
 def launch_from_ehr(
     sandbox: Sandbox, patient: str = "wc-1", practitioner: str = "atp-1"
 ) -> tuple[requests.Session, requests.Response]:
     """Click "Launch Second Opinion" in the sandbox EHR and follow every redirect to the app."""
-    browser = requests.Session()
+    browser = browser_session()
     response = browser.post(
         f"{sandbox.ehr_url}ehr/launch",
         data={"practitioner": practitioner, "patient": patient},

@@ -70,7 +70,9 @@ def _authorize(registration: Registration, launch: str | None) -> Response:
         aud=registration.iss,
         launch=launch,
     )
-    cookie = svc.sessions.start(registration, auth, utcnow())
+    now = utcnow()
+    svc.store.purge_expired(now)  # sessions hold tokens: none outlives its expiry by more than a launch
+    cookie = svc.sessions.start(registration, auth, now)
     response = redirect(auth.url, 302)
     response.set_cookie(
         cookie_name(svc.settings),

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
-from smart_app import create_app
-from smart_app.config import Settings
-from tests.conftest import write_registration
-from tests.pages import launch_from_ehr
+from tests.pages import browser_session, launch_from_ehr
 from tests.sandbox_server import Sandbox
 
 pytestmark = pytest.mark.usefixtures("live_app")
@@ -19,7 +15,7 @@ pytestmark = pytest.mark.usefixtures("live_app")
 
 def _start_launch(sandbox: Sandbox) -> tuple[requests.Session, dict[str, str]]:
     """Launch from the EHR but stop at the authorize redirect; returns its query."""
-    browser = requests.Session()
+    browser = browser_session()
     to_app = browser.post(
         f"{sandbox.ehr_url}ehr/launch",
         data={"practitioner": "atp-1", "patient": "wc-1"},
@@ -116,22 +112,16 @@ def test_pages_carry_strict_headers_and_a_server_side_session(sandbox: Sandbox) 
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Referrer-Policy"] == "no-referrer"
     assert headers["Cache-Control"] == "no-store"
-    [cookie] = list(browser.cookies)
-    assert cookie.has_nonstandard_attr("HttpOnly")
-    assert "access_token" not in page.text and "." not in (cookie.value or "")  # opaque, not a JWT
+    [set_cookie] = [r.headers["Set-Cookie"] for r in page.history if "Set-Cookie" in r.headers]
+    value = set_cookie.split(";", 1)[0].split("=", 1)[1]
+    assert "HttpOnly" in set_cookie
+    assert "access_token" not in page.text and "." not in value  # opaque, not a JWT
+    assert list(browser.cookies.keys()) == ["__Host-so_session"]
 
 
-def test_with_secure_cookies_the_session_cookie_is_host_locked(
-    sandbox: Sandbox, tmp_path: Path, live_app: str
-) -> None:
-    settings = Settings(
-        public_url=live_app,
-        database_url=f"sqlite:///{tmp_path / 'a.db'}",
-        registrations=write_registration(tmp_path / "r", sandbox),
-        cookie_secure=True,
-    )
-    client = create_app(settings).test_client()
-    answer = client.get("/launch", query_string={"iss": sandbox.fhir_base, "launch": "abc"})
+def test_the_session_cookie_is_secure_host_locked_and_http_only(sandbox: Sandbox, live_app: str) -> None:
+    answer = requests.get(f"{live_app}/launch", params={"iss": sandbox.fhir_base, "launch": "abc"},
+                          allow_redirects=False, timeout=30)
     assert answer.status_code == 302
     cookie = answer.headers["Set-Cookie"]
     assert cookie.startswith("__Host-so_session=")

@@ -11,6 +11,7 @@ from flask import Flask
 
 from fhir_mappings.service_request import questions_from_service_request
 from smart_app.config import Settings
+from smart_app.store import LaunchSession, token_hash
 from tests.pages import form_fields, launch_from_ehr, referral_form
 from tests.sandbox_server import Sandbox
 
@@ -182,3 +183,19 @@ def test_no_phi_or_secret_reaches_the_logs(
     assert "referral.created" in logged
     for value in secrets_and_phi:
         assert value not in logged
+
+
+def test_when_the_ehr_refuses_the_send_nothing_typed_is_lost(
+    sandbox: Sandbox, flask_app: Flask, app_settings: Settings
+) -> None:
+    browser, page = launch_from_ehr(sandbox, patient="wc-4")
+    store = flask_app.extensions["second_opinion"].store
+    with store.session() as db:  # the EHR will now answer 401, as for an expired or revoked token
+        row = db.get(LaunchSession, token_hash(next(iter(browser.cookies.values()))))
+        row.access_token = "revoked"
+    data = referral_form(page.text, question=["Is a repeat MRI warranted?"])
+    answer = browser.post(page.url.replace("/compose", "/referrals"), data=data, timeout=30)
+    assert answer.status_code == 401
+    assert "Nothing was sent" in answer.text and "Is a repeat MRI warranted?" in answer.text
+    assert form_fields(answer.text).hidden["referral_id"] == data["referral_id"]
+    assert _service_requests(sandbox, app_settings, str(data["referral_id"])) == []
