@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -17,7 +16,7 @@ from werkzeug.serving import make_server
 
 from smart_app import create_app
 from smart_app.config import Settings
-from tests.sandbox_server import Sandbox, free_port, start_sandbox
+from tests.sandbox_server import Sandbox, free_port, start_sandbox, write_registration
 
 
 @pytest.fixture(scope="session")
@@ -36,18 +35,6 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory, app_url: str) -> Iterator[
         data_dir=tmp_path_factory.mktemp("sandbox"), app_base_url=app_url
     ) as running:
         yield running
-
-
-def write_registration(folder: Path, sandbox: Sandbox) -> Path:
-    """A registrations folder holding the sandbox's registration, as an operator would write it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    template = (Path(__file__).parents[1] / "launch" / "registrations" / "sandbox.toml").read_text()
-    text = template.replace(
-        "${SANDBOX_FHIR_BASE_URL:-http://127.0.0.1:8001/fhir}", sandbox.fhir_base
-    )
-    assert sandbox.fhir_base in text, "launch/registrations/sandbox.toml changed its iss line"
-    (folder / "sandbox.toml").write_text(text)
-    return folder
 
 
 @pytest.fixture(scope="session")

@@ -164,3 +164,15 @@ def _stop(process: subprocess.Popen[str]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=5)
+
+
+def write_registration(folder: Path, sandbox: Sandbox) -> Path:
+    """A registrations folder holding the sandbox's registration, as an operator would write it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    template = (REPO_ROOT / "launch" / "registrations" / "sandbox.toml").read_text()
+    text = template.replace(
+        "${SANDBOX_FHIR_BASE_URL:-http://127.0.0.1:8001/fhir}", sandbox.fhir_base
+    )
+    assert sandbox.fhir_base in text, "launch/registrations/sandbox.toml changed its iss line"
+    (folder / "sandbox.toml").write_text(text)
+    return folder
