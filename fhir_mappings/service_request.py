@@ -64,10 +64,7 @@ def service_request_from_referral(referral: Referral, ns: str) -> dict[str, Any]
             "subject": {"reference": referral.patient.reference, "display": referral.patient.name},
             "authoredOn": _authored_on_from_referral(referral),
             "requester": _requester_reference(referral),
-            "performerType": {
-                "coding": [OCCUPATIONAL_MEDICINE_PHYSICIAN.coding()],
-                "text": OCCUPATIONAL_MEDICINE_PHYSICIAN.display,
-            },
+            "performerType": _performer_type_from_referral(referral),
             "performer": [_performer_from_referral(referral)],
             "locationCode": _location_codes_from_referral(referral),
             "reasonReference": [
@@ -79,6 +76,15 @@ def service_request_from_referral(referral: Referral, ns: str) -> dict[str, Any]
         }
     )
     return _validated(resource)
+
+
+def _performer_type_from_referral(referral: Referral) -> dict[str, Any]:
+    """NUCC occupational medicine only when the chosen physician is one: the type must not contradict
+    the performer (https://hl7.org/fhir/R4/servicerequest-definitions.html#ServiceRequest.performerType)."""
+    if not referral.physician.occupational_medicine:
+        return {}
+    coding = OCCUPATIONAL_MEDICINE_PHYSICIAN.coding()
+    return {"coding": [coding], "text": OCCUPATIONAL_MEDICINE_PHYSICIAN.display}
 
 
 def if_none_exist_from_referral(referral: Referral, ns: str) -> str:

@@ -39,6 +39,7 @@ REFERRAL = Referral(
         "PractitionerRole/r1",
         "Practitioner/p1",
         "Dr. Ana Ruiz, MD",
+        occupational_medicine=True,
         clinic=Clinic("Organization/peak", "Peak Occupational Health"),
     ),
     modality="in-person",
@@ -238,3 +239,12 @@ def test_if_none_exist() -> None:
     )
     odd = replace(REFERRAL, id="a|b c")
     assert if_none_exist_from_referral(odd, NS).endswith("|a%5C%7Cb%20c")
+
+
+def test_performer_type_is_occupational_medicine_only_for_such_a_physician() -> None:
+    surgeon = replace(REFERRAL.physician, specialties=("Orthopaedic surgery",), occupational_medicine=False)
+    resource = service_request_from_referral(replace(REFERRAL, physician=surgeon), NS)
+    assert "performerType" not in resource
+    assert _codings(service_request_from_referral(REFERRAL, NS)["performerType"]) == {
+        "http://nucc.org/provider-taxonomy|2083X0100X"
+    }
