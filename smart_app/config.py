@@ -26,6 +26,14 @@ class ConfigError(RuntimeError):
     """The app cannot start: a setting or a registration is wrong (message says which)."""
 
 
+def absolute_url(value: str) -> str:
+    """An absolute http(s) URL without its trailing slash, else ValueError."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an absolute http(s) URL")
+    return value.rstrip("/")
+
+
 class Settings(BaseSettings):
     """Deployment settings; every URL and port the app uses comes from here."""
 
@@ -43,10 +51,7 @@ class Settings(BaseSettings):
     @field_validator("public_url", "namespace")
     @classmethod
     def _absolute_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("must be an absolute http(s) URL")
-        return value.rstrip("/")
+        return absolute_url(value)
 
     @property
     def redirect_uri(self) -> str:
@@ -70,10 +75,7 @@ class Registration(BaseModel):
     @field_validator("iss")
     @classmethod
     def _iss_is_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("iss must be an absolute http(s) URL")
-        return value.rstrip("/")
+        return absolute_url(value)
 
     @property
     def client_secret(self) -> str | None:

@@ -8,8 +8,6 @@ cached per iss for a few minutes (a cache, not state: any worker may rebuild it)
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +17,7 @@ import requests
 
 from smart_app.errors import LaunchError
 from smart_app.http_pool import HttpPool
+from smart_app.ttl_cache import TtlCache
 
 logger = logging.getLogger(__name__)
 
@@ -89,21 +88,11 @@ class Discovery:
 
     def __init__(self, http: HttpPool, ttl_seconds: float = 300.0) -> None:
         self._http = http
-        self._ttl = ttl_seconds
-        self._cache: dict[str, tuple[float, SmartConfiguration]] = {}
-        self._lock = threading.Lock()
+        self._cache: TtlCache[SmartConfiguration] = TtlCache(ttl_seconds)
 
     def configuration(self, iss: str) -> SmartConfiguration:
         """The configuration for ``iss`` (cached)."""
-        now = time.monotonic()
-        with self._lock:
-            cached = self._cache.get(iss)
-        if cached and cached[0] > now:
-            return cached[1]
-        config = self._fetch(iss)
-        with self._lock:
-            self._cache[iss] = (now + self._ttl, config)
-        return config
+        return self._cache.get(iss, self._fetch)
 
     def _fetch(self, iss: str) -> SmartConfiguration:
         doc = self._get_json(f"{iss}/.well-known/smart-configuration", iss)

@@ -7,8 +7,6 @@ Verified against the EHR's JWKS (OpenID Connect Core §3.1.3.7): signature,
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +18,7 @@ from joserfc.jwk import KeySet
 
 from smart_app.errors import LaunchError
 from smart_app.http_pool import HttpPool
+from smart_app.ttl_cache import TtlCache
 
 logger = logging.getLogger(__name__)
 
@@ -72,24 +71,17 @@ class KeySets:
 
     def __init__(self, http: HttpPool, ttl_seconds: float = 300.0) -> None:
         self._http = http
-        self._ttl = ttl_seconds
-        self._cache: dict[str, tuple[float, KeySet]] = {}
-        self._lock = threading.Lock()
+        self._cache: TtlCache[KeySet] = TtlCache(ttl_seconds)
 
     def key_set(self, jwks_uri: str) -> KeySet:
         """The key set at ``jwks_uri`` (cached)."""
-        now = time.monotonic()
-        with self._lock:
-            cached = self._cache.get(jwks_uri)
-        if cached and cached[0] > now:
-            return cached[1]
+        return self._cache.get(jwks_uri, self._fetch)
+
+    def _fetch(self, jwks_uri: str) -> KeySet:
         try:
             response = self._http.session_for(jwks_uri).get(jwks_uri, timeout=self._http.timeout)
             response.raise_for_status()
-            key_set = KeySet.import_key_set(response.json())
+            return KeySet.import_key_set(response.json())
         except (requests.RequestException, ValueError, JoseError) as error:
             logger.warning("jwks.unavailable error=%s", type(error).__name__)
             raise LaunchError("The EHR's signing keys could not be read.") from error
-        with self._lock:
-            self._cache[jwks_uri] = (now + self._ttl, key_set)
-        return key_set

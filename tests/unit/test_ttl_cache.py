@@ -1,0 +1,35 @@
+"""The discovery and JWKS cache: values are reused until they expire, failures are not cached."""
+
+from __future__ import annotations
+
+import pytest
+
+from smart_app.errors import LaunchError
+from smart_app.ttl_cache import TtlCache
+
+
+def test_a_value_is_loaded_once_while_fresh() -> None:
+    loads: list[str] = []
+    cache: TtlCache[str] = TtlCache(ttl_seconds=60)
+    for _ in range(3):
+        assert cache.get("iss", lambda key: loads.append(key) or f"config of {key}") == "config of iss"
+    assert loads == ["iss"]
+
+
+def test_an_expired_value_is_loaded_again() -> None:
+    loads: list[str] = []
+    cache: TtlCache[str] = TtlCache(ttl_seconds=0)
+    cache.get("iss", lambda key: loads.append(key) or key)
+    cache.get("iss", lambda key: loads.append(key) or key)
+    assert loads == ["iss", "iss"]
+
+
+def test_a_failed_load_is_not_cached() -> None:
+    cache: TtlCache[str] = TtlCache(ttl_seconds=60)
+
+    def fail(key: str) -> str:
+        raise LaunchError("unreachable")
+
+    with pytest.raises(LaunchError):
+        cache.get("iss", fail)
+    assert cache.get("iss", lambda key: "recovered") == "recovered"
