@@ -8,20 +8,29 @@ from smart_app.errors import LaunchError
 from smart_app.ttl_cache import TtlCache
 
 
+class Loader:
+    """Counts its loads."""
+
+    def __init__(self) -> None:
+        self.loads: list[str] = []
+
+    def __call__(self, key: str) -> str:
+        self.loads.append(key)
+        return f"config of {key}"
+
+
 def test_a_value_is_loaded_once_while_fresh() -> None:
-    loads: list[str] = []
-    cache: TtlCache[str] = TtlCache(ttl_seconds=60)
+    load, cache = Loader(), TtlCache[str](ttl_seconds=60)
     for _ in range(3):
-        assert cache.get("iss", lambda key: loads.append(key) or f"config of {key}") == "config of iss"
-    assert loads == ["iss"]
+        assert cache.get("iss", load) == "config of iss"
+    assert load.loads == ["iss"]
 
 
 def test_an_expired_value_is_loaded_again() -> None:
-    loads: list[str] = []
-    cache: TtlCache[str] = TtlCache(ttl_seconds=0)
-    cache.get("iss", lambda key: loads.append(key) or key)
-    cache.get("iss", lambda key: loads.append(key) or key)
-    assert loads == ["iss", "iss"]
+    load, cache = Loader(), TtlCache[str](ttl_seconds=0)
+    cache.get("iss", load)
+    cache.get("iss", load)
+    assert load.loads == ["iss", "iss"]
 
 
 def test_a_failed_load_is_not_cached() -> None:
