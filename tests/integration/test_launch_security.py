@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.pages import browser_session, launch_from_ehr
+from tests.pages import browser_session, form_fields, launch_from_ehr
 from tests.sandbox_server import Sandbox
 
 pytestmark = pytest.mark.usefixtures("live_app")
@@ -127,3 +127,24 @@ def test_the_session_cookie_is_secure_host_locked_and_http_only(sandbox: Sandbox
     assert cookie.startswith("__Host-so_session=")
     for attribute in ("Secure", "HttpOnly", "SameSite=Lax", "Path=/"):
         assert attribute in cookie
+
+
+def test_standalone_launch_lets_the_user_pick_the_patient_in_the_ehr(sandbox: Sandbox, live_app: str) -> None:
+    browser = browser_session()
+    home = browser.get(f"{live_app}/", timeout=30)
+    assert "Local sandbox EHR" in home.text and "/standalone/sandbox" in home.text
+    sign_in = browser.get(f"{live_app}/standalone/sandbox", timeout=30)
+    assert "launch%2Fpatient" in sign_in.url or "launch/patient" in sign_in.url
+    assert "Sign in to the sandbox EHR" in sign_in.text
+    page = browser.post(sign_in.url, data={"practitioner": "atp-2", "patient": "wc-3", "decision": "allow"},
+                        timeout=30)
+    assert page.status_code == 200 and page.url.endswith("/compose")
+    assert form_fields(page.text).hidden["patient"] == "Patient/wc-3"
+
+
+def test_a_user_who_denies_access_is_told_so(sandbox: Sandbox, live_app: str) -> None:
+    browser = browser_session()
+    sign_in = browser.get(f"{live_app}/standalone/sandbox", timeout=30)
+    page = browser.post(sign_in.url, data={"practitioner": "atp-1", "patient": "wc-1", "decision": "deny"},
+                        timeout=30)
+    assert page.status_code == 400 and "did not allow" in page.text
