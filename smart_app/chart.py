@@ -80,7 +80,7 @@ def chart_urls(patient_id: str, fhir_user: str) -> list[str]:
         f"Patient/{pid}",
         f"Condition?patient={pid}&clinical-status=active&_count={PAGE_SIZE}",
         f"Coverage?patient={pid}",
-        f"{user}",
+        user,
         f"PractitionerRole?{role_query}&{ROLE_INCLUDES}",
         f"PractitionerRole?active=true&{ROLE_INCLUDES}&_count=200",
     ]
@@ -88,32 +88,25 @@ def chart_urls(patient_id: str, fhir_user: str) -> list[str]:
 
 def load_chart(client: FhirClient, patient_id: str, fhir_user: str, namespace: str) -> Chart:
     """Read the chart: one batch, then the conditions' further pages if any."""
-    patient, conditions, coverages, user, roles, directory = client.batch(
-        chart_urls(patient_id, fhir_user)
-    )
+    urls = chart_urls(patient_id, fhir_user)
+    entries = client.batch(urls)
+    if len(entries) != len(urls):  # R4 http.html#transaction-response: one entry per request
+        raise EhrError("The EHR's answer did not match what Second Opinion asked for.")
+    patient, conditions, coverages, user, roles, directory = entries
     condition_resources = _all_pages(client, _bundle(conditions, "conditions"))
+    coverage_resources = resources_from_bundle(_bundle(coverages, "coverage"))
+    role_resources = resources_from_bundle(_bundle(roles, "your roles"))
+    directory_resources = resources_from_bundle(_bundle(directory, "directory"))
     user_resources = [user.resource] if user.resource else []
     return Chart(
         patient=patient_summary_from_patient(_resource(patient, "patient")),
         conditions=tuple(condition_summary_from_condition(c) for c in condition_resources),
         coverage=workers_comp_coverage_from_coverages(
-            [
-                coverage_summary_from_coverage(c)
-                for c in resources_from_bundle(_bundle(coverages, "coverage"))
-            ]
+            [coverage_summary_from_coverage(c) for c in coverage_resources]
         ),
-        requester=requester_from_resources(
-            fhir_user, user_resources + resources_from_bundle(_bundle(roles, "your roles"))
-        ),
-        physicians=tuple(
-            physicians_from_resources(
-                resources_from_bundle(_bundle(directory, "directory")), namespace
-            )
-        ),
-        clinics=clinics_from_resources(
-            resources_from_bundle(_bundle(roles, "your roles"))
-            + resources_from_bundle(_bundle(directory, "directory"))
-        ),
+        requester=requester_from_resources(fhir_user, user_resources + role_resources),
+        physicians=tuple(physicians_from_resources(directory_resources, namespace)),
+        clinics=clinics_from_resources(role_resources + directory_resources),
     )
 
 
