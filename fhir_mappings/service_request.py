@@ -87,11 +87,16 @@ def _performer_type_from_referral(referral: Referral) -> dict[str, Any]:
     return {"coding": [coding], "text": OCCUPATIONAL_MEDICINE_PHYSICIAN.display}
 
 
+def identifier_search_from_referral_id(referral_id: str, ns: str) -> str:
+    """The ``system|value`` token that finds our referral (https://hl7.org/fhir/R4/search.html#escaping)."""
+    value = _SEARCH_ESCAPES.sub(r"\\\1", referral_id)
+    return f"{identifier_system(ns, REFERRAL_IDENTIFIER_ID)}|{value}"
+
+
 def if_none_exist_from_referral(referral: Referral, ns: str) -> str:
     """The If-None-Exist query for a conditional create (https://hl7.org/fhir/R4/http.html#ccreate)."""
-    system = quote(identifier_system(ns, REFERRAL_IDENTIFIER_ID), safe="")
-    value = quote(_SEARCH_ESCAPES.sub(r"\\\1", referral.id), safe="")
-    return f"identifier={system}|{value}"
+    system, _, value = identifier_search_from_referral_id(referral.id, ns).partition("|")
+    return f"identifier={quote(system, safe='')}|{quote(value, safe='')}"
 
 
 def questions_from_service_request(resource: Mapping[str, Any]) -> tuple[str, ...]:

@@ -10,9 +10,10 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from fhir_mappings.bundle import resources_from_bundle
-from fhir_mappings.codes import SCOPE_STATEMENT, identifier_system
+from fhir_mappings.codes import SCOPE_STATEMENT
 from fhir_mappings.rules import QUESTION_TEMPLATES, ime_warnings, related_clinic_reason
 from fhir_mappings.service_request import (
+    identifier_search_from_referral_id,
     if_none_exist_from_referral,
     questions_from_service_request,
     service_request_from_referral,
@@ -98,9 +99,9 @@ def confirmation(referral_id: str) -> str:
     """Show what the EHR now holds for this referral, read back by our identifier."""
     svc, session = services(), _session()
     status = ReferralLedger(svc.store).status(referral_id, session.id)
-    system = identifier_system(svc.settings.namespace, "referral")
+    identifier = identifier_search_from_referral_id(status.id, svc.settings.namespace)
     bundle = _client(session).search(  # patient= keeps the search inside patient/ scopes
-        "ServiceRequest", {"identifier": f"{system}|{status.id}", "patient": session.patient or ""}
+        "ServiceRequest", {"identifier": identifier, "patient": session.patient or ""}
     )
     found = [r for r in resources_from_bundle(bundle) if r.get("resourceType") == "ServiceRequest"]
     service_request = found[0] if found else None
