@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -17,7 +18,7 @@ import jwt
 
 from .compartment import CompartmentViolation, Lookup, check_compartment
 from .fhir_request import FhirRequest, request_from_entry, request_from_path
-from .scopes import granting_contexts, parse_scopes
+from .scopes import ClinicalScope, granting_contexts, parse_scopes
 
 logger = logging.getLogger(__name__)
 Scope = MutableMapping[str, Any]
@@ -26,6 +27,14 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 PUBLIC_PATHS = ("/fhir/metadata",)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a verified access token allows: its clinical scopes, parsed once per request."""
+
+    scopes: list[ClinicalScope]
+    patient: str  # the launch patient's id; "" when the token has none
 
 
 class Forbidden(Exception):
@@ -78,35 +87,34 @@ class ScopeGateway:
 
     def _authorize(self, claims: dict[str, Any], request: FhirRequest) -> None:
         """Raise Forbidden unless scopes (and, for patient/ scopes, the compartment) allow."""
+        grant = Grant(parse_scopes(str(claims.get("scope", ""))), str(claims.get("patient", "")))
         if request.method == "POST" and request.resource_type == "*" and not request.segments:
-            self._authorize_bundle(claims, request.body)
+            self._authorize_bundle(grant, request.body)
             return
-        self._authorize_one(claims, request)
+        self._authorize_one(grant, request)
 
-    def _authorize_bundle(self, claims: dict[str, Any], bundle: Any) -> None:
+    def _authorize_bundle(self, grant: Grant, bundle: Any) -> None:
         """Each batch/transaction entry must be allowed on its own; other bundles need *.c."""
         if not isinstance(bundle, dict) or bundle.get("type") not in ("batch", "transaction"):
-            self._authorize_one(claims, FhirRequest("POST", "*", None, ()))
+            self._authorize_one(grant, FhirRequest("POST", "*", None, ()))
             return
         for index, entry in enumerate(bundle.get("entry") or []):
             entry_request = request_from_entry(entry if isinstance(entry, dict) else {},
                                                self.fhir_base)
             try:
-                self._authorize_one(claims, entry_request)
+                self._authorize_one(grant, entry_request)
             except Forbidden as denial:
                 raise Forbidden(f"Bundle entry {index}: {denial}") from denial
 
-    def _authorize_one(self, claims: dict[str, Any], request: FhirRequest) -> None:
+    def _authorize_one(self, grant: Grant, request: FhirRequest) -> None:
         """Check one interaction against the token's scopes and patient."""
-        scopes = parse_scopes(str(claims.get("scope", "")))
-        contexts = granting_contexts(scopes, request.resource_type, request.permission)
+        contexts = granting_contexts(grant.scopes, request.resource_type, request.permission)
         if not contexts:
             raise Forbidden(f"Token scopes do not permit '{request.permission}' on "
                             f"{request.resource_type}")
         if contexts == {"patient"}:
             try:
-                check_compartment(request, str(claims.get("patient", "")), self.fhir_base,
-                                  self.lookup)
+                check_compartment(request, grant.patient, self.fhir_base, self.lookup)
             except CompartmentViolation as violation:
                 raise Forbidden(str(violation)) from violation
 
