@@ -166,11 +166,6 @@ def _render(
         related={
             p.role_reference: reason
             for p in chart.physicians
-            if (reason := _related(chart, p.role_reference))
+            if (reason := related_clinic_reason(chart.requester, p, chart.clinics))
         },
     )
-
-
-def _related(chart: Chart, role_reference: str) -> str | None:
-    physician = chart.physician(role_reference)
-    return related_clinic_reason(chart.requester, physician, chart.clinics) if physician else None
