@@ -29,6 +29,7 @@ check: deps
 
 bench: deps
 	$(UV) run --frozen python -m tests.bench.run
+	$(UV) run --frozen python -m tests.bench.delivery
 
 deps: .venv/.installed launch/.venv/.installed
 

@@ -18,6 +18,7 @@ class BatchEntryResponse:
     status: int  # the HTTP status code from response.status ("200 OK" → 200)
     resource: dict[str, Any] | None = None  # the resource read, when status < 400
     outcome: dict[str, Any] | None = None  # the OperationOutcome, if the server sent one
+    location: str | None = None  # response.location of a create: "Type/id/_history/vid"
 
 
 def resources_from_bundle(bundle: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -66,4 +67,23 @@ def _response_from_entry(entry: Mapping[str, Any]) -> BatchEntryResponse:
         resource = None
     if status >= 400:
         resource = None
-    return BatchEntryResponse(status=status, resource=resource, outcome=outcome)
+    location = string_from_element(response.get("location"))
+    return BatchEntryResponse(status=status, resource=resource, outcome=outcome, location=location)
+
+
+Create = tuple[str, Mapping[str, Any], str | None]  # fullUrl, resource, If-None-Exist query or None
+
+
+def transaction_from_creates(creates: Sequence[Create]) -> dict[str, Any]:
+    """A transaction of POSTs, each (fullUrl urn:uuid, resource, If-None-Exist query or None).
+
+    References between the entries use the urn:uuid fullUrls; the server resolves them
+    (https://hl7.org/fhir/R4/bundle.html#references, https://hl7.org/fhir/R4/http.html#trules).
+    """
+    entries = []
+    for full_url, resource, if_none_exist in creates:
+        request = {"method": "POST", "url": str(resource["resourceType"])}
+        if if_none_exist:
+            request["ifNoneExist"] = if_none_exist
+        entries.append({"fullUrl": full_url, "resource": dict(resource), "request": request})
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}

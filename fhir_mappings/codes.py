@@ -1,7 +1,7 @@
 """Every code system URI and code Second Opinion emits or recognises.
 
-Each entry cites its section of /work/shared/CODES.md (verified, with sources).
-Never add a code here that CODES.md does not list.
+Each entry cites its section of docs/fhir-mapping.md, which names the source of every code.
+Never add a code here that docs/fhir-mapping.md does not list with its source.
 """
 
 from dataclasses import dataclass
@@ -23,12 +23,12 @@ class Code:
 
 
 def local_system(ns: str, name: str) -> str:
-    """A CodeSystem we own, `{ns}/CodeSystem/<id>` (CODES.md header)."""
+    """A CodeSystem we own, `{ns}/CodeSystem/<id>` (docs/fhir-mapping.md, "Namespaces")."""
     return f"{ns.rstrip('/')}/CodeSystem/{name}"
 
 
 def identifier_system(ns: str, name: str) -> str:
-    """An identifier namespace we own, `{ns}/sid/<id>` (CODES.md header)."""
+    """An identifier namespace we own, `{ns}/sid/<id>` (docs/fhir-mapping.md, "Namespaces")."""
     return f"{ns.rstrip('/')}/sid/{name}"
 
 
@@ -95,9 +95,15 @@ MODALITY_DISPLAY: dict[Modality, str] = {
 }
 AMBULATORY = Code(V3_ACT_CODE, "AMB", "ambulatory")
 VIRTUAL = Code(V3_ACT_CODE, "VR", "virtual")
-# No standard code for a medical record review was found (CODES.md "Unverified" 3).
+# No standard code for a medical record review was found (docs/fhir-mapping.md §3).
 MODALITY_TRANSLATION: dict[Modality, Code] = {"in-person": AMBULATORY, "telehealth": VIRTUAL}
 OUTPATIENT_FACILITY = Code(V3_ROLE_CODE, "OF", "Outpatient facility")  # SR.locationCode, in person
+
+# §8 Directory: NDH delivery method on HealthcareService (visit types a physician offers).
+NDH_DELIVERY_METHOD = "http://hl7.org/fhir/us/ndh/StructureDefinition/base-ext-delivery-method"
+NDH_DELIVERY_METHOD_TYPE = "deliveryMethodtype"  # the sub-extension holding the code
+NDH_DELIVERY_METHOD_CS = "http://hl7.org/fhir/us/ndh/CodeSystem/DeliveryMethodCS"
+DELIVERY_METHOD_MODALITY: dict[str, Modality] = {"physical": "in-person", "virtual": "telehealth"}
 
 # §4 Task.
 TASK_CODE = "http://hl7.org/fhir/CodeSystem/task-code"  # the R4 URI, as R4 servers expect
@@ -130,6 +136,8 @@ REFERRAL_MESSAGE_EVENT = Code(
 TASK_IO_SYSTEM_ID = "task-io"  # local: {ns}/CodeSystem/task-io
 TASK_INPUT_QUESTION = ("question", "Referral question")
 TASK_OUTPUT_OPINION = ("opinion", "Second opinion report")
+TASK_OUTPUT_ANSWER = ("answer", "Answer to a referral question")  # local, docs/delivery.md
+EHR_RESOURCE_IDENTIFIER_ID = "ehr-resource"  # {ns}/sid/ehr-resource: absolute URL at the EHR
 
 # §5 Coverage (workers' compensation).
 WORKERS_COMP_SOPT = Code(SOPT, "95", "Worker's Compensation")
@@ -171,8 +179,9 @@ TRANSMITTER = Code(
 V3_DATA_OPERATION = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
 CREATE = Code(V3_DATA_OPERATION, "CREATE", "create")
 UPDATE = Code(V3_DATA_OPERATION, "UPDATE", "revise")
+DEVICE_IDENTIFIER_ID = "device"  # {ns}/sid/device: the app as Provenance.agent.who (a Device)
 
-# OperationOutcome (R4 core, required bindings; not codings, so not in CODES.md):
+# OperationOutcome (R4 core, required bindings; not codings, so not in the code table):
 # https://hl7.org/fhir/R4/valueset-issue-type.html and valueset-issue-severity.html.
 ISSUE_TYPES = frozenset(
     {

@@ -1,4 +1,4 @@
-"""The workers' compensation claim: https://hl7.org/fhir/R4/coverage.html (CODES.md §5)."""
+"""The workers' compensation claim: https://hl7.org/fhir/R4/coverage.html (docs/fhir-mapping.md §5)."""
 
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -28,7 +28,7 @@ def coverage_summary_from_coverage(resource: Mapping[str, Any]) -> CoverageSumma
 
 
 def claim_number_from_coverage(resource: Mapping[str, Any]) -> str | None:
-    """The identifier typed "claim" or in {ns}/sid/wc-claim, else subscriberId (CODES.md §5)."""
+    """The identifier typed "claim" or in {ns}/sid/wc-claim, else subscriberId (docs/fhir-mapping.md §5)."""
     for identifier in mappings_from_element(resource.get("identifier")):
         value = string_from_element(identifier.get("value"))
         type_text = text_from_codeable_concept(identifier.get("type")) or ""

@@ -15,10 +15,14 @@ from fhir_mappings.codeable_concept import (
 from fhir_mappings.codes import (
     ACCREDITATION_RANK,
     ACCREDITATION_SYSTEM_ID,
+    DELIVERY_METHOD_MODALITY,
+    NDH_DELIVERY_METHOD,
+    NDH_DELIVERY_METHOD_CS,
+    NDH_DELIVERY_METHOD_TYPE,
     OCCUPATIONAL_MEDICINE_CODES,
     local_system,
 )
-from fhir_mappings.domain import Accreditation, Clinic, Physician, Requester
+from fhir_mappings.domain import MODALITIES, Accreditation, Clinic, Modality, Physician, Requester
 from fhir_mappings.element import (
     mapping_from_element,
     mappings_from_element,
@@ -112,15 +116,32 @@ def _clinic_from_organization(
 def accreditation_from_practitioner(
     practitioner: Mapping[str, Any], ns: str
 ) -> Accreditation | None:
-    """The highest Colorado DOWC accreditation in Practitioner.qualification.code (CODES.md §6)."""
+    """The highest Colorado DOWC accreditation in qualification.code (docs/fhir-mapping.md §6)."""
+    found = _accreditations(practitioner, ns)
+    return found[0][0] if found else None
+
+
+def _accreditations(
+    practitioner: Mapping[str, Any], ns: str
+) -> list[tuple[Accreditation, Mapping[str, Any]]]:
+    """DOWC qualifications, highest level first and, within a level, the latest expiry first."""
     system = local_system(ns, ACCREDITATION_SYSTEM_ID)
-    found = {
-        code
+    found = [
+        (level, qualification)
         for qualification in mappings_from_element(practitioner.get("qualification"))
         for coding_system, code in codes_from_codeable_concept(qualification.get("code"))
         if coding_system == system
-    }
-    return next((level for level in ACCREDITATION_RANK if level in found), None)
+        for level in ACCREDITATION_RANK
+        if level == code
+    ]
+    found.sort(key=lambda item: _period(item[1], "end") or "9999", reverse=True)
+    found.sort(key=lambda item: ACCREDITATION_RANK.index(item[0]))
+    return found
+
+
+def _period(qualification: Mapping[str, Any], edge: str) -> str | None:
+    """Qualification.period.start or .end (https://hl7.org/fhir/R4/practitioner-definitions.html#Practitioner.qualification.period)."""
+    return string_from_element(mapping_from_element(qualification.get("period")).get(edge))
 
 
 def _physician_from_role(role: Mapping[str, Any], index: _Index, ns: str) -> Physician | None:
@@ -129,6 +150,9 @@ def _physician_from_role(role: Mapping[str, Any], index: _Index, ns: str) -> Phy
         return None
     practitioner = index.get(practitioner_reference, {})
     specialties = mappings_from_element(role.get("specialty"))
+    accreditations = _accreditations(practitioner, ns)
+    level, qualification = accreditations[0] if accreditations else (None, {})
+    issuer = mapping_from_element(qualification.get("issuer"))
     return Physician(
         role_reference=reference_from_resource(role),
         practitioner_reference=practitioner_reference,
@@ -137,9 +161,38 @@ def _physician_from_role(role: Mapping[str, Any], index: _Index, ns: str) -> Phy
             text for text in map(text_from_codeable_concept, specialties) if text is not None
         ),
         occupational_medicine=any(has_code(s, OCCUPATIONAL_MEDICINE_CODES) for s in specialties),
-        accreditation=accreditation_from_practitioner(practitioner, ns),
+        accreditation=level,
         clinic=_clinic_from_role(role, index),
+        accreditation_issuer=string_from_element(issuer.get("display")),
+        accreditation_start=_period(qualification, "start"),
+        accreditation_end=_period(qualification, "end"),
+        visit_types=_visit_types(role, index),
     )
+
+
+def _visit_types(role: Mapping[str, Any], index: _Index) -> tuple[Modality, ...]:
+    """In person / telehealth from the role's HealthcareServices' NDH delivery methods (docs/fhir-mapping.md
+    §8); a listed service also takes record reviews, which need no visit."""
+    found: set[Modality] = set()
+    services = [
+        index.get(reference, {})
+        for element in mappings_from_element(role.get("healthcareService"))
+        if (reference := reference_from_reference(element))
+    ]
+    for service in services:
+        for extension in mappings_from_element(service.get("extension")):
+            if extension.get("url") != NDH_DELIVERY_METHOD:
+                continue
+            for part in mappings_from_element(extension.get("extension")):
+                if part.get("url") == NDH_DELIVERY_METHOD_TYPE:
+                    found.update(
+                        DELIVERY_METHOD_MODALITY[code]
+                        for system, code in codes_from_codeable_concept(part.get("valueCodeableConcept"))
+                        if system == NDH_DELIVERY_METHOD_CS and code in DELIVERY_METHOD_MODALITY
+                    )
+    if found:
+        found.add("record-review")
+    return tuple(m for m in MODALITIES if m in found)
 
 
 def _clinic_from_role(role: Mapping[str, Any], index: _Index) -> Clinic | None:

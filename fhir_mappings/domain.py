@@ -15,6 +15,7 @@ Modality = Literal["in-person", "telehealth", "record-review"]
 MODALITIES: tuple[Modality, ...] = get_args(Modality)
 
 Accreditation = Literal["level-ii-full", "level-ii-limited", "level-i"]
+RecordKind = Literal["DocumentReference", "DiagnosticReport"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,16 @@ class CoverageSummary:
 
 
 @dataclass(frozen=True)
+class RecordSummary:
+    """A chart record the ATP may share for a record review (DocumentReference or DiagnosticReport)."""
+
+    reference: str  # "DocumentReference/d1" or "DiagnosticReport/r1"
+    kind: RecordKind
+    title: str  # description, type or code text; "Untitled document" when none
+    date: str | None = None  # FHIR date or dateTime as sent
+
+
+@dataclass(frozen=True)
 class Clinic:
     """An Organization that employs physicians: https://hl7.org/fhir/R4/organization.html."""
 
@@ -73,6 +84,10 @@ class Physician:
     occupational_medicine: bool = False  # NUCC 2083X0100X/2083P0500X or SNOMED 394821009
     accreditation: Accreditation | None = None  # Colorado DOWC, from Practitioner.qualification
     clinic: Clinic | None = None
+    accreditation_issuer: str | None = None  # qualification.issuer display
+    accreditation_start: str | None = None  # qualification.period.start, FHIR date
+    accreditation_end: str | None = None  # qualification.period.end: past it, not accredited
+    visit_types: tuple[Modality, ...] = ()  # from HealthcareService delivery methods; () = not listed
 
 
 @dataclass(frozen=True)
@@ -97,3 +112,6 @@ class Referral:
     authored_on: datetime  # timezone-aware; the caller's clock, never ours
     reasons: tuple[ConditionSummary, ...] = ()
     coverage: CoverageSummary | None = None
+    records: tuple[RecordSummary, ...] = ()  # ServiceRequest.supportingInfo, record review only
+    window: tuple[str, str] | None = None  # requested start and end dates, in person and telehealth
+    encounter: str | None = None  # "Encounter/e1" from the launch context, when the EHR gave one

@@ -7,6 +7,8 @@ reads as "absent" here, never as a KeyError or TypeError.
 from collections.abc import Mapping
 from typing import Any
 
+from fhir_mappings.text import has_visible_character, text_without_forbidden_characters
+
 
 def mapping_from_element(value: Any) -> Mapping[str, Any]:
     """A complex element (https://hl7.org/fhir/R4/datatypes.html#complex), or an empty one."""
@@ -23,10 +25,11 @@ def mappings_from_element(value: Any) -> list[Mapping[str, Any]]:
 
 
 def string_from_element(value: Any) -> str | None:
-    """A primitive string, stripped; FHIR strings "SHALL NOT be empty", so blank reads as absent."""
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    return None
+    """A primitive string, stripped of characters FHIR forbids; blank or invisible reads as absent."""
+    if not isinstance(value, str):
+        return None
+    text = text_without_forbidden_characters(value).strip()
+    return text if has_visible_character(text) else None
 
 
 def strings_from_element(value: Any) -> list[str]:

@@ -2,7 +2,7 @@
 
 ValueError
  ├── MappingError       FHIR in or out does not fit: a bug or a broken EHR; not for users
- └── ReferralRuleError  a domain rule (DESIGN §4) refused the referral; message for users
+ └── ReferralRuleError  a domain rule (docs/domain-rules.md) refused the referral; message for users
 """
 
 

@@ -1,13 +1,17 @@
-"""Domain rules for a second-opinion referral (DESIGN §4); messages are plain words for the ATP."""
+"""Domain rules for a second-opinion referral (docs/domain-rules.md); messages are plain words for the ATP."""
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
 
-from fhir_mappings.domain import Clinic, Physician, Requester
+from fhir_mappings.codes import MODALITY_DISPLAY
+from fhir_mappings.domain import Accreditation, Clinic, Modality, Physician, Requester
 from fhir_mappings.errors import ReferralRuleError
+from fhir_mappings.text import has_forbidden_character, has_visible_character
 
 MAX_QUESTIONS = 20
-MAX_QUESTION_LENGTH = 2000
+MAX_QUESTION_LENGTH = 1000
+MAX_WINDOW = timedelta(days=365)
 
 QUESTION_TEMPLATES: tuple[str, ...] = (
     "Is the diagnosis correct? If not, what is the correct diagnosis?",
@@ -36,29 +40,48 @@ _IME_TOPICS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(
             r"\bimpairment\b|\bwhole[- ]person\b|\bdisability rating\b|\bAMA Guides\b", re.I
         ),
-        "Rating permanent impairment is a matter for an IME or a DIME, not a second opinion.",
+        "Rating permanent impairment is a matter for an IME or a DIME, not a second opinion. "
+        "You might ask instead: \"What treatment would help the patient reach MMI?\"",
     ),
     (
         re.compile(r"\bapportion", re.IGNORECASE),
-        "Apportionment between this injury and other causes is a matter for an IME or a DIME.",
+        "Apportionment between this injury and other causes is a matter for an IME or a DIME. "
+        "You might ask instead: \"Which findings do you relate to this injury, and what "
+        "treatment do they need?\"",
     ),
     (
         re.compile(r"(?-i:\bDIME\b)|division[- ]independent medical exam", re.IGNORECASE),
-        "A DIME is ordered through the Division of Workers' Compensation, not by a referral.",
+        "A DIME is ordered through the Division of Workers' Compensation, not by a referral. "
+        "You might ask instead: \"Do you agree with the current diagnosis and plan?\"",
     ),
     (
         re.compile(
             r"(?-i:\bIME\b)|(?<!division )independent medical (?:exam|evaluation)", re.IGNORECASE
         ),
-        "An IME is requested by the insurer, the employer or an attorney, not by the ATP.",
+        "An IME is requested by the insurer, the employer or an attorney, not by the ATP. "
+        "You might ask instead: \"Is the treatment plan appropriate, and what else would you "
+        "recommend?\"",
     ),
 )
-_DISPUTED_MMI = "A dispute about MMI between the parties is a matter for an IME or a DIME."
+_DISPUTED_MMI = (
+    "A dispute about MMI between the parties is a matter for an IME or a DIME. You might ask "
+    "instead: \"Has the patient reached MMI? If not, what treatment is needed, and when?\""
+)
+_CAUSATION = re.compile(r"\bcaus(?:ation|ally|ed|e)\b|\bwork[- ]related\b", re.IGNORECASE)
+_LITIGATION = re.compile(
+    r"\blitigat|\blawsuit|\bdeposition|\btestif|\btestimony|\bcourt\b|\blegal\b"
+    r"|\battorney|\blawyer|\bhearing\b(?! (?:loss|aid|test))",
+    re.IGNORECASE,
+)
+_CAUSATION_FOR_LITIGATION = (
+    "An opinion on causation for a hearing or litigation is a matter for an IME. You might ask "
+    "instead: \"Is the diagnosis consistent with the reported mechanism of injury?\""
+)
 
 
 def validate_questions(raw: Sequence[str]) -> tuple[str, ...]:
-    """The questions stripped, blanks dropped, order kept: 1 to 20, each ≤ 2,000 characters."""
-    questions = tuple(question.strip() for question in raw if question.strip())
+    """The questions stripped, invisible ones dropped, order kept: 1 to 20, each ≤ 1,000 characters."""
+    questions = tuple(q.strip() for q in raw if has_visible_character(q) or has_forbidden_character(q))
     if not questions:
         raise ReferralRuleError("Please ask at least one specific question.")
     if len(questions) > MAX_QUESTIONS:
@@ -66,6 +89,11 @@ def validate_questions(raw: Sequence[str]) -> tuple[str, ...]:
             f"Please ask at most {MAX_QUESTIONS} questions (you asked {len(questions)})."
         )
     for number, question in enumerate(questions, start=1):
+        if has_forbidden_character(question):
+            raise ReferralRuleError(
+                f"Question {number} contains a character that cannot be sent (a control "
+                "character, often pasted from another program): please retype that part."
+            )
         if len(question) > MAX_QUESTION_LENGTH:
             raise ReferralRuleError(
                 f"Question {number} is too long: please keep each question under "
@@ -74,10 +102,57 @@ def validate_questions(raw: Sequence[str]) -> tuple[str, ...]:
     return questions
 
 
+def validate_window(start: str, end: str, today: date) -> tuple[str, str]:
+    """The requested visit window as FHIR dates: from today on, end not before start, within a year."""
+    try:
+        first, last = date.fromisoformat(start.strip()), date.fromisoformat(end.strip())
+    except ValueError:
+        raise ReferralRuleError(
+            "Give the requested window as two dates (first and last day for the visit)."
+        ) from None
+    if first < today:
+        raise ReferralRuleError("The requested window cannot start in the past.")
+    if last < first:
+        raise ReferralRuleError("The requested window must end on or after its first day.")
+    if last - today > MAX_WINDOW:
+        raise ReferralRuleError("The requested window must end within a year.")
+    return first.isoformat(), last.isoformat()
+
+
+def current_accreditation(physician: Physician, today: date) -> Accreditation | None:
+    """The physician's DOWC accreditation unless its period has ended: expired counts as none."""
+    end = physician.accreditation_end
+    if physician.accreditation is None or (end is not None and end[:10] < today.isoformat()):
+        return None
+    return physician.accreditation
+
+
+def physician_warnings(
+    physician: Physician, today: date, modality: Modality | None = None
+) -> tuple[str, ...]:
+    """Why this physician may not suit this second opinion; the ATP may acknowledge them."""
+    warnings: list[str] = []
+    if modality and physician.visit_types and modality not in physician.visit_types:
+        warnings.append(
+            f"{physician.name}'s directory entry does not list {MODALITY_DISPLAY[modality].lower()}."
+        )
+    level = current_accreditation(physician, today)
+    if physician.accreditation is not None and level is None:
+        warnings.append(
+            f"{physician.name}'s Colorado accreditation expired on {physician.accreditation_end}: "
+            "treat it as not accredited."
+        )
+    elif level not in ("level-ii-full", "level-ii-limited"):
+        warnings.append(f"{physician.name} is not Level II accredited in Colorado.")
+    if not physician.occupational_medicine:
+        warnings.append(f"{physician.name} is not listed as an occupational medicine physician.")
+    return tuple(warnings)
+
+
 def related_clinic_reason(
     requester: Requester, physician: Physician, clinics: Mapping[str, Clinic]
 ) -> str | None:
-    """Why the physician's clinic is related to the ATP's organization (DESIGN §4), or None."""
+    """Why the physician's clinic is related to the ATP's organization (docs/domain-rules.md), or None."""
     if requester.organization is None or physician.clinic is None:
         return None
     own = clinics.get(requester.organization.reference, requester.organization)
@@ -103,7 +178,7 @@ def related_clinic_reason(
 
 
 def ime_warnings(questions: Sequence[str]) -> tuple[str, ...]:
-    """Plain warnings for questions that belong to an IME or DIME, then how the two differ."""
+    """Plain warnings (why, and wording to use instead) for IME or DIME matters, then how the two differ."""
     warnings = [
         warning
         for pattern, warning in _IME_TOPICS
@@ -111,6 +186,8 @@ def ime_warnings(questions: Sequence[str]) -> tuple[str, ...]:
     ]
     if any(_MMI.search(question) and _DISPUTE.search(question) for question in questions):
         warnings.append(_DISPUTED_MMI)
+    if any(_CAUSATION.search(q) and _LITIGATION.search(q) for q in questions):
+        warnings.append(_CAUSATION_FOR_LITIGATION)
     return (*warnings, IME_DIFFERENCE) if warnings else ()
 
 

@@ -1,14 +1,14 @@
-"""The second-opinion referral as a FHIR R4 ServiceRequest (DESIGN §3, CODES.md §1-§3).
+"""The second-opinion referral as a FHIR R4 ServiceRequest (docs/fhir-mapping.md §1-§3).
 
 https://hl7.org/fhir/R4/servicerequest.html; aligned with US Core ServiceRequest and the
 BSeR referral ServiceRequest (identifier PLAC, intent order).
 """
 
 import re
-from collections.abc import Mapping
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
-from urllib.parse import quote
 
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
@@ -35,14 +35,15 @@ from fhir_mappings.codes import (
 from fhir_mappings.domain import Referral
 from fhir_mappings.element import mappings_from_element, string_from_element
 from fhir_mappings.errors import MappingError
+from fhir_mappings.identifier_search import if_none_exist_from_identifier, token_from_identifier
+from fhir_mappings.text import text_without_forbidden_characters
 
 XHTML_NAMESPACE = "http://www.w3.org/1999/xhtml"
 _QUESTION_PREFIX = re.compile(r"^Question \d+ of \d+: ")
-_SEARCH_ESCAPES = re.compile(r"([\\|,$])")  # https://hl7.org/fhir/R4/search.html#escaping
 
 
 def service_request_from_referral(referral: Referral, ns: str) -> dict[str, Any]:
-    """The ServiceRequest of DESIGN §3, validated with the R4B model; MappingError if it fails."""
+    """The ServiceRequest of docs/fhir-mapping.md, validated with the R4B model; MappingError if it fails."""
     if not referral.questions:
         raise MappingError("a referral needs at least one question")
     if referral.modality not in MODALITY_DISPLAY:
@@ -62,6 +63,10 @@ def service_request_from_referral(referral: Referral, ns: str) -> dict[str, Any]
             "code": _code_from_referral(ns),
             "orderDetail": _order_detail_from_referral(referral, ns),
             "subject": {"reference": referral.patient.reference, "display": referral.patient.name},
+            "encounter": {"reference": referral.encounter} if referral.encounter else {},
+            "occurrencePeriod": (
+                {"start": referral.window[0], "end": referral.window[1]} if referral.window else {}
+            ),
             "authoredOn": _authored_on_from_referral(referral),
             "requester": _requester_reference(referral),
             "performerType": _performer_type_from_referral(referral),
@@ -71,7 +76,11 @@ def service_request_from_referral(referral: Referral, ns: str) -> dict[str, Any]
                 {"reference": reason.reference, "display": reason.text}
                 for reason in referral.reasons
             ],
-            "insurance": [{"reference": referral.coverage.reference}] if referral.coverage else [],
+            "insurance": [_insurance_from_referral(referral)] if referral.coverage else [],
+            "supportingInfo": [
+                {"reference": record.reference, "display": record.title}
+                for record in referral.records
+            ],
             "note": _notes_from_referral(referral),
         }
     )
@@ -89,14 +98,17 @@ def _performer_type_from_referral(referral: Referral) -> dict[str, Any]:
 
 def identifier_search_from_referral_id(referral_id: str, ns: str) -> str:
     """The ``system|value`` token that finds our referral (https://hl7.org/fhir/R4/search.html#escaping)."""
-    value = _SEARCH_ESCAPES.sub(r"\\\1", referral_id)
-    return f"{identifier_system(ns, REFERRAL_IDENTIFIER_ID)}|{value}"
+    return token_from_identifier(identifier_system(ns, REFERRAL_IDENTIFIER_ID), referral_id)
+
+
+def if_none_exist_from_referral_id(referral_id: str, ns: str) -> str:
+    """The If-None-Exist query that keys a create on our referral id (https://hl7.org/fhir/R4/http.html#ccreate)."""
+    return if_none_exist_from_identifier(identifier_system(ns, REFERRAL_IDENTIFIER_ID), referral_id)
 
 
 def if_none_exist_from_referral(referral: Referral, ns: str) -> str:
-    """The If-None-Exist query for a conditional create (https://hl7.org/fhir/R4/http.html#ccreate)."""
-    system, _, value = identifier_search_from_referral_id(referral.id, ns).partition("|")
-    return f"identifier={quote(system, safe='')}|{quote(value, safe='')}"
+    """The If-None-Exist query for the referral's ServiceRequest."""
+    return if_none_exist_from_referral_id(referral.id, ns)
 
 
 def questions_from_service_request(resource: Mapping[str, Any]) -> tuple[str, ...]:
@@ -117,13 +129,16 @@ def div_from_referral(referral: Referral) -> str:
         ("Requested by", referral.requester.display or referral.requester.reference),
         ("Second opinion from", _performer_display(referral)),
         ("Modality", MODALITY_DISPLAY[referral.modality]),
+        ("Requested window", " to ".join(referral.window) if referral.window else ""),
+        ("Claim", _claim_from_referral(referral)),
         ("Reasons", "; ".join(reason.text for reason in referral.reasons)),
+        ("Records shared", "; ".join(record.title for record in referral.records)),
         ("Scope", SCOPE_STATEMENT),
     ]
     paragraphs = "".join(
-        f"<p><b>{escape(label)}:</b> {escape(value)}</p>" for label, value in rows if value
+        f"<p><b>{escape(label)}:</b> {_xhtml_text(value)}</p>" for label, value in rows if value
     )
-    items = "".join(f"<li>{escape(question)}</li>" for question in referral.questions)
+    items = "".join(f"<li>{_xhtml_text(question)}</li>" for question in referral.questions)
     return (
         f'<div xmlns="{XHTML_NAMESPACE}"><h2>{escape(SECOND_OPINION_DISPLAY)}</h2>'
         f"{paragraphs}<p><b>Questions:</b></p><ol>{items}</ol></div>"
@@ -141,7 +156,7 @@ def _identifier_from_referral(referral: Referral, ns: str) -> dict[str, Any]:
 
 
 def _code_from_referral(ns: str) -> dict[str, Any]:
-    """SNOMED "Patient referral" as BSeR does, plus our local code (CODES.md §2)."""
+    """SNOMED "Patient referral" as BSeR does, plus our local code (docs/fhir-mapping.md §2)."""
     local = {
         "system": local_system(ns, SECOND_OPINION_SYSTEM_ID),
         "code": SECOND_OPINION_CODE,
@@ -173,22 +188,49 @@ def _order_detail_from_referral(referral: Referral, ns: str) -> list[dict[str, A
 
 
 def _location_codes_from_referral(referral: Referral) -> list[dict[str, Any]]:
-    """A place type, so only for in person (CODES.md §3; v3 ServiceDeliveryLocationRoleType)."""
+    """A place type, so only for in person (docs/fhir-mapping.md §3; v3 ServiceDeliveryLocationRoleType)."""
     if referral.modality != "in-person":
         return []
     return [{"coding": [OUTPATIENT_FACILITY.coding()]}]
 
 
-def _notes_from_referral(referral: Referral) -> list[dict[str, Any]]:
-    """The scope statement, then "Question i of n: …" (https://hl7.org/fhir/R4/datatypes.html#Annotation)."""
-    count = len(referral.questions)
-    texts = [SCOPE_STATEMENT] + [
+def note_texts_from_questions(questions: Sequence[str]) -> list[str]:
+    """What the receiving physician reads: the scope, then "Question i of n: …" (the preview shows it)."""
+    count = len(questions)
+    return [SCOPE_STATEMENT] + [
         f"Question {number} of {count}: {question}"
-        for number, question in enumerate(referral.questions, start=1)
+        for number, question in enumerate(questions, start=1)
     ]
+
+
+def _notes_from_referral(referral: Referral) -> list[dict[str, Any]]:
+    """The scope statement, then the questions (https://hl7.org/fhir/R4/datatypes.html#Annotation)."""
+    texts = note_texts_from_questions(referral.questions)
     author = _requester_reference(referral)
     time = _authored_on_from_referral(referral)
     return [{"authorReference": author, "time": time, "text": text} for text in texts]
+
+
+def _insurance_from_referral(referral: Referral) -> dict[str, str]:
+    """The workers' comp Coverage (https://hl7.org/fhir/R4/servicerequest-definitions.html#ServiceRequest.insurance)."""
+    assert referral.coverage is not None
+    claim = _claim_from_referral(referral)
+    return {"reference": referral.coverage.reference, "display": claim}
+
+
+def _claim_from_referral(referral: Referral) -> str:
+    """"Claim WC-1 · Insurer · Employer · injured 2025-11-03" from what the chart holds."""
+    coverage = referral.coverage
+    if coverage is None:
+        return ""
+    injury = min((r.onset[:10] for r in referral.reasons if r.onset), default=None)
+    parts = [
+        f"Claim {coverage.claim_number}" if coverage.claim_number else "Workers' compensation",
+        coverage.insurer or "",
+        f"employer {coverage.employer}" if coverage.employer else "",
+        f"date of injury {injury}" if injury else "",
+    ]
+    return " · ".join(part for part in parts if part)
 
 
 def _requester_reference(referral: Referral) -> dict[str, str]:
@@ -216,7 +258,11 @@ def _authored_on_from_referral(referral: Referral) -> str:
 
 
 def _validated(resource: dict[str, Any]) -> dict[str, Any]:
-    """The resource, once the R4B model accepts it (our output is strict)."""
+    """The resource, once its narrative parses as XHTML and the R4B model accepts it (strict output)."""
+    try:
+        ElementTree.fromstring(resource["text"]["div"])
+    except ElementTree.ParseError as error:
+        raise MappingError(f"the narrative is not well-formed XHTML: {error}") from error
     try:
         ServiceRequest.model_validate(resource)
     except ValueError as error:  # pydantic's ValidationError is a ValueError
@@ -224,8 +270,15 @@ def _validated(resource: dict[str, Any]) -> dict[str, Any]:
     return resource
 
 
+def _xhtml_text(value: str) -> str:
+    """Escaped text XHTML can carry (https://www.w3.org/TR/xml/#charsets)."""
+    return escape(text_without_forbidden_characters(value))
+
+
 def _pruned(value: Any) -> Any:
-    """The JSON without None, "", [] or {} (ele-1: https://hl7.org/fhir/R4/element.html#invs)."""
+    """The JSON without None, "", [] or {} (ele-1) and without characters FHIR strings forbid."""
+    if isinstance(value, str):
+        return text_without_forbidden_characters(value)
     if isinstance(value, dict):
         pruned = {key: _pruned(item) for key, item in value.items()}
         return {key: item for key, item in pruned.items() if item not in (None, "", [], {})}

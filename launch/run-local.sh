@@ -18,6 +18,15 @@ export SANDBOX_APP_JWKS_URL="${APP_URL}/.well-known/jwks.json"
 export SANDBOX_FHIR_BASE_URL="http://${HOST}:${EHR_PORT}/fhir"
 export SMART_APP_PUBLIC_URL="${SMART_APP_PUBLIC_URL:-$APP_URL}"
 export SMART_APP_DATABASE_URL="${SMART_APP_DATABASE_URL:-sqlite:///.data/smart_app.sqlite3}"
+# the data key that seals tokens and PHI at rest: generated once, mode 0600, never a built-in default
+if [ -z "${SMART_APP_DATA_KEYS:-}" ]; then
+  .venv/bin/python -m smart_app.crypto generate .data/data.key
+  SMART_APP_DATA_KEYS="$(cat .data/data.key)"
+  export SMART_APP_DATA_KEYS
+fi
+export SANDBOX_CLINIC_FHIR_BASE_URL="http://${HOST}:${CLINIC_PORT}/fhir"  # launch/receivers/sandbox-clinic.toml
+# The app's signing key for SMART Backend Services (the clinic trusts its JWKS URL); kept across runs.
+export SMART_APP_SIGNING_KEY_FILES="${SMART_APP_SIGNING_KEY_FILES:-.data/app-signing-key.pem}"
 
 pids=()
 cleanup() {
@@ -28,6 +37,7 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 mkdir -p .data
+.venv/bin/python -W ignore::RuntimeWarning -m smart_app.keys generate "${SMART_APP_SIGNING_KEY_FILES%% *}" >/dev/null
 log=.data/sandbox.log
 : >"$log"
 launch/.venv/bin/python -m sandbox_ehr >"$log" 2>&1 &
@@ -39,7 +49,7 @@ for _ in $(seq 1 600); do
 done
 grep -q "Sandbox EHR ready" "$log" || { echo "The sandbox EHR did not start in 60 s:" >&2; tail -20 "$log" >&2; exit 1; }
 
-.venv/bin/gunicorn --bind "${HOST}:${APP_PORT}" --workers 2 --threads 4 --log-level warning \
+.venv/bin/gunicorn -c python:smart_app.gunicorn_conf --bind "${HOST}:${APP_PORT}" \
   "smart_app:create_app()" &
 pids+=($!)
 for _ in $(seq 1 300); do
@@ -48,8 +58,12 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 
+# One delivery worker: sends queued referrals to the clinic and follows their Tasks.
+.venv/bin/flask --app smart_app deliver --loop >.data/worker.log 2>&1 &
+pids+=($!)
+
 echo
 echo "Second Opinion is running."
 echo "Open the sandbox EHR and click \"Launch Second Opinion\":  http://${HOST}:${EHR_PORT}/"
-echo "(app: ${APP_URL}/  ·  logs: ${log}  ·  Ctrl-C stops everything)"
+echo "(app: ${APP_URL}/  ·  logs: ${log}, .data/worker.log  ·  Ctrl-C stops everything)"
 wait -n "${pids[@]}"

@@ -7,15 +7,23 @@ environment variables (see ``smart_app.config``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+import click
 from flask import Flask, Response
 
-from smart_app.config import Settings, load_registrations
+from smart_app.config import ConfigError, Registration, Settings, load_registrations
+from smart_app.crypto import DataKeyError, DataKeys
 from smart_app.errors import register_error_handlers
 from smart_app.http_pool import HttpPool
+from smart_app.keys import KeyFileError, KeyRing
+from smart_app.launches import Launches
+from smart_app.referrals.form import MAX_FORM_BYTES
+from smart_app.referrals.receivers import load_receivers
+from smart_app.referrals.worker import register_worker_command
 from smart_app.services import Services
-from smart_app.sessions import Sessions
+from smart_app.smart.backend_services import BackendTokens
 from smart_app.smart.discovery import Discovery
 from smart_app.smart.id_token import KeySets
 from smart_app.store import Store
@@ -25,10 +33,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the app: settings and registrations are read and checked here, once."""
     settings = settings or Settings()
     registrations = load_registrations(settings.registrations)
+    receivers = load_receivers(settings.receivers)
+    try:
+        keys = KeyRing.from_files(settings.signing_key_paths)
+        data_keys = DataKeys.parse(settings.data_keys)
+    except (KeyFileError, DataKeyError) as error:
+        raise ConfigError(str(error)) from error
+    if keys.current is None and any(r.client_auth == "private_key_jwt" for r in registrations.values()):
+        raise ConfigError("a registration uses private_key_jwt: set SMART_APP_SIGNING_KEY_FILES")
     _quiet_noisy_loggers()
-    app = Flask(__name__)
-    app.config.update(MAX_CONTENT_LENGTH=256 * 1024, TEMPLATES_AUTO_RELOAD=False)
-    store = Store(settings.database_url)
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    app.config.update(MAX_CONTENT_LENGTH=MAX_FORM_BYTES, TEMPLATES_AUTO_RELOAD=False)
+    store = Store(settings.database_url, data_keys)
     store.create_schema()
     http = HttpPool(settings.http_timeout_seconds)
     app.extensions["second_opinion"] = Services(
@@ -38,15 +54,36 @@ def create_app(settings: Settings | None = None) -> Flask:
         http=http,
         discovery=Discovery(http),
         key_sets=KeySets(http),
-        sessions=Sessions(store, settings),
+        launches=Launches(store, settings),
+        keys=keys,
+        receivers=receivers,
+        backend_tokens=BackendTokens(http.for_url, settings.http_timeout_seconds),
     )
-    from smart_app.views import compose, home, launch
+    from smart_app.web import (
+        clients,
+        compose,
+        documents,
+        embedding,
+        guard,
+        home,
+        launch,
+        open_server,
+        referrals,
+        smoke,
+    )
 
     app.register_blueprint(home.bp)
     app.register_blueprint(launch.bp)
-    app.register_blueprint(compose.bp)
+    app.register_blueprint(open_server.bp)
+    for blueprint in (compose.bp, documents.bp, embedding.bp, referrals.bp):
+        app.register_blueprint(blueprint, url_prefix=guard.URL_PREFIX)
+    register_worker_command(app)
     register_error_handlers(app)
-    frame_ancestors = " ".join(sorted({_origin(iss) for iss in registrations}))
+    clients.register_smart_errors(app)
+    guard.register_pages(app)
+    app.cli.add_command(purge_command)
+    app.cli.add_command(smoke.smoke_command)
+    frame_ancestors = " ".join(sorted(_frame_ancestors(registrations.values())))
     app.after_request(lambda response: _secure_headers(response, frame_ancestors, settings))
     return app
 
@@ -54,6 +91,21 @@ def create_app(settings: Settings | None = None) -> Flask:
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _frame_ancestors(registrations: Iterable[Registration]) -> set[str]:
+    """CSP ``frame-ancestors``: each EHR's listed origins, else its iss origin (open servers never frame)."""
+    return {_origin(url) for r in registrations if not r.open_server
+            for url in (r.frame_ancestors or (r.iss,))}
+
+
+@click.command("purge")
+def purge_command() -> None:
+    """Delete expired launches and the rows that belong to them (run it from cron or a timer)."""
+    from smart_app.services import services, utcnow
+
+    removed = services().store.purge_expired(utcnow())
+    click.echo(f"purged {removed} expired launches")
 
 
 def _secure_headers(response: Response, frame_ancestors: str, settings: Settings) -> Response:

@@ -10,14 +10,19 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-ClientAuth = Literal["none", "client_secret_basic", "client_secret_post"]
+ClientAuth = Literal["none", "client_secret_basic", "client_secret_post", "private_key_jwt"]
+RefreshScope = Literal["offline_access", "online_access"]
+ScopeStyle = Literal["auto", "v1", "v2"]
+
+M = TypeVar("M", bound=BaseModel)
 
 _ENV_REFERENCE = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
 
@@ -42,16 +47,43 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     database_url: str = "sqlite:///.data/smart_app.sqlite3"
     registrations: Path = Path("launch/registrations")
+    receivers: Path = Path("launch/receivers")  # receiving clinics' FHIR endpoints (allow-list)
     namespace: str = "https://so.example.org/fhir"
     cookie_secure: bool = True
     http_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     launch_ttl_seconds: int = Field(default=600, gt=0)
     session_ttl_seconds: int = Field(default=8 * 3600, gt=0)
+    signing_key_files: str = ""  # PEM private keys, space-separated; the first one signs
+    data_keys: str = Field(default="", repr=False)  # kid:base64key …, the first one seals
+    framed: bool = False  # EHRs show the app in a cross-site iframe: SameSite=None over https
+    refresh_margin_seconds: int = Field(default=120, ge=0, le=3600)
+    directory_url: str = ""  # FHIR base of the physician directory; "" = the launching EHR
+    directory_bearer: str = ""  # bearer token for that directory, if it needs one
+
+    @property
+    def signing_key_paths(self) -> tuple[Path, ...]:
+        """The app's private key files (first = current), for client assertions and the JWKS."""
+        return tuple(Path(p) for p in self.signing_key_files.split())
 
     @field_validator("public_url", "namespace")
     @classmethod
     def _absolute_url(cls, value: str) -> str:
         return absolute_url(value)
+
+    @field_validator("directory_url")
+    @classmethod
+    def _optional_absolute_url(cls, value: str) -> str:
+        return absolute_url(value) if value else value
+
+    @property
+    def cross_site_cookie(self) -> bool:
+        """``SameSite=None; Secure`` when framed over https or on loopback (RFC 6265bis §5.4.7).
+
+        Browsers treat http://127.0.0.1 and http://localhost as secure contexts
+        (W3C Secure Contexts §3.1), so Secure cookies work there too.
+        """
+        loopback = urlsplit(self.public_url).hostname in ("127.0.0.1", "localhost", "::1")
+        return self.framed and (self.public_url.startswith("https://") or loopback)
 
     @property
     def redirect_uri(self) -> str:
@@ -67,15 +99,44 @@ class Registration(BaseModel):
     key: str  # the file's stem, used in URLs and logs
     name: str
     iss: str
-    client_id: str
+    client_id: str = ""  # required unless open_server
     client_auth: ClientAuth = "none"
     client_secret_env: str | None = None
-    scopes: str
+    scopes: str = ""  # written in v2 syntax; sent as v1 when the EHR only knows v1; required unless open
+    open_server: bool = False  # no authorization: the user enters a patient id, reads carry no token
+    open_server_writes: bool = False  # an open server may be sent referrals (writes) only when true
+    scope_style: ScopeStyle = "auto"  # auto: v2 where the EHR advertises permission-v2
+    refresh: RefreshScope | None = None  # ask for offline_access or online_access
+    requires_env: tuple[str, ...] = ()  # the registration is skipped unless all are set
+    authorization_endpoint: str | None = None  # overrides discovery
+    token_endpoint: str | None = None
+    jwks_uri: str | None = None
+    frame_ancestors: tuple[str, ...] = ()  # origins that may frame the app; default the iss origin
+    backend_client_id: str | None = None  # SMART Backend Services client, for writes with no ATP
+    backend_scopes: str | None = None
+
+    @model_validator(mode="after")
+    def _client_unless_open(self) -> Registration:
+        if not self.open_server and not (self.client_id and self.scopes):
+            raise ValueError("client_id and scopes are required unless open_server = true")
+        if self.open_server_writes and not self.open_server:
+            raise ValueError("open_server_writes needs open_server = true")
+        return self
 
     @field_validator("iss")
     @classmethod
     def _iss_is_url(cls, value: str) -> str:
         return absolute_url(value)
+
+    @field_validator("authorization_endpoint", "token_endpoint", "jwks_uri")
+    @classmethod
+    def _endpoint_is_url(cls, value: str | None) -> str | None:
+        return absolute_url(value) if value else None
+
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(absolute_url(v) for v in value)
 
     @property
     def client_secret(self) -> str | None:
@@ -105,9 +166,12 @@ def load_registrations(folder: Path) -> dict[str, Registration]:
     registrations: dict[str, Registration] = {}
     for path in sorted(folder.glob("*.toml")):
         registration = _registration_from_file(path)
+        if registration is None:
+            continue
         if registration.iss in registrations:
             raise ConfigError(f"{path.name}: iss is already registered by another file")
-        if registration.client_auth != "none" and not registration.client_secret_env:
+        needs_secret = registration.client_auth in ("client_secret_basic", "client_secret_post")
+        if needs_secret and not registration.client_secret_env:
             raise ConfigError(
                 f"{path.name}: client_auth {registration.client_auth} needs client_secret_env"
             )
@@ -117,10 +181,27 @@ def load_registrations(folder: Path) -> dict[str, Registration]:
     return registrations
 
 
-def _registration_from_file(path: Path) -> Registration:
+def _registration_from_file(path: Path) -> Registration | None:
+    """The registration, or None when an environment variable it requires is unset."""
+    raw = read_toml(path)
+    required = raw.get("requires_env", [])
+    if isinstance(required, list) and not all(os.environ.get(str(n)) for n in required):
+        return None
+    return model_from_toml(Registration, path, raw)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """One registration file's table; a file that does not parse stops start-up, naming it."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path.name}: {error}") from error
+
+
+def model_from_toml(model: type[M], path: Path, raw: Mapping[str, Any]) -> M:
+    """``raw`` with ``${NAME}`` expanded, validated as ``model``; ``key`` is the file's stem."""
+    try:
         values = {k: expand_env(v) if isinstance(v, str) else v for k, v in raw.items()}
-        return Registration.model_validate({"key": path.stem, **values})
-    except (tomllib.TOMLDecodeError, ValidationError, TypeError) as error:
+        return model.model_validate({"key": path.stem, **values})
+    except (ValidationError, TypeError) as error:
         raise ConfigError(f"{path.name}: {error}") from error

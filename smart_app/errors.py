@@ -5,7 +5,7 @@
     SmartAppError                 500 exception
     ├── LaunchError               400 invalid      bad launch or callback input, unknown iss
     │   └── LaunchExpired         400 expired      state unknown, used or too old
-    ├── SessionRequired           401 login        no launch session in this browser
+    ├── LaunchRequired            401 login        no launch in this browser
     ├── CsrfFailed                400 security     form without a valid CSRF token
     ├── ReferralInvalid           422 invalid      a form the rules refuse
     ├── ReferralNotFound          404 not-found
@@ -13,7 +13,8 @@
         ├── EhrUnauthorized       401 expired      the EHR no longer accepts our token
         ├── EhrForbidden          403 forbidden
         ├── ResourceNotFound      404 not-found
-        └── EhrUnavailable        504 timeout      the EHR did not answer in time
+        └── EhrUnavailable        504 timeout      the EHR could not be reached, or is failing
+            └── EhrOutcomeUnknown 504 timeout      a request went out; whether it took effect is unknown
 
 Messages are written for the person who reads them; upstream bodies never go into them.
 """
@@ -54,7 +55,7 @@ class LaunchExpired(LaunchError):
     status, code, title = 400, "expired", "This sign-in has expired"
 
 
-class SessionRequired(SmartAppError):
+class LaunchRequired(SmartAppError):
     status, code, title = 401, "login", "Launch Second Opinion from your EHR"
 
 
@@ -72,6 +73,7 @@ class ReferralNotFound(SmartAppError):
 
 class EhrError(SmartAppError):
     status, code, title = 502, "transient", "The EHR gave an answer we could not use"
+    upstream_status: int | None = None  # the EHR's own HTTP status, when it answered one
 
 
 class EhrUnauthorized(EhrError):
@@ -88,6 +90,10 @@ class ResourceNotFound(EhrError):
 
 class EhrUnavailable(EhrError):
     status, code, title = 504, "timeout", "The EHR is not answering"
+
+
+class EhrOutcomeUnknown(EhrUnavailable):
+    """The request may have reached the EHR: whether a write happened is not known from here."""
 
 
 def wants_fhir() -> bool:

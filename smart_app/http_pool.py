@@ -1,13 +1,34 @@
-"""One ``requests.Session`` per remote server, shared by the app's threads."""
+"""One ``requests.Session`` per remote server, shared by the app's threads and users.
+
+A shared session must not carry one user's state to another: its cookie jar
+refuses every cookie (``NoCookies``), so a ``Set-Cookie`` from an EHR answer
+is never sent on anyone's later request.
+"""
 
 from __future__ import annotations
 
 import threading
+from http.cookiejar import CookiePolicy, DefaultCookiePolicy
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
 USER_AGENT = "SecondOpinion/0.1 (+SMART on FHIR)"
+
+
+class NoCookies(DefaultCookiePolicy):
+    """Accept no cookie and return none (the app calls EHRs on behalf of many users)."""
+
+    def set_ok(self, cookie: Any, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: Any, request: Any) -> bool:
+        return False
+
+
+def _cookieless() -> CookiePolicy:
+    return NoCookies()
 
 
 class HttpPool:
@@ -18,7 +39,7 @@ class HttpPool:
         self._sessions: dict[str, requests.Session] = {}
         self._lock = threading.Lock()
 
-    def session_for(self, url: str) -> requests.Session:
+    def for_url(self, url: str) -> requests.Session:
         """The session for ``url``'s origin."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}".lower()
@@ -27,6 +48,7 @@ class HttpPool:
             if session is None:
                 session = requests.Session()
                 session.headers["User-Agent"] = USER_AGENT
+                session.cookies.set_policy(_cookieless())
                 self._sessions[origin] = session
             return session
 

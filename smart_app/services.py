@@ -10,7 +10,10 @@ from flask import current_app
 from smart_app.config import Registration, Settings
 from smart_app.errors import LaunchError
 from smart_app.http_pool import HttpPool
-from smart_app.sessions import Sessions
+from smart_app.keys import KeyRing
+from smart_app.launches import Launches
+from smart_app.referrals.receivers import Receiver
+from smart_app.smart.backend_services import BackendTokens
 from smart_app.smart.discovery import Discovery
 from smart_app.smart.id_token import KeySets
 from smart_app.store import Store
@@ -26,7 +29,10 @@ class Services:
     http: HttpPool
     discovery: Discovery
     key_sets: KeySets
-    sessions: Sessions
+    launches: Launches
+    keys: KeyRing
+    receivers: dict[str, Receiver]  # receiving clinics' endpoints, keyed by base URL
+    backend_tokens: BackendTokens
 
     def registration_for(self, iss: str) -> Registration:
         """The registration whose iss this is (the issuer allow-list)."""

@@ -1,22 +1,39 @@
 """Server-side state in one relational database (SQLite by default, PostgreSQL to scale out).
 
-The browser holds only an opaque session token; the database keys the session by
-the token's SHA-256, so a copy of the database does not hold live cookies.
-Tokens from the EHR never leave this store except to call that EHR.
+The browser holds only an opaque cookie per launch; the database keeps the
+cookie's SHA-256, so a copy of the database does not hold live cookies. Tokens
+and PHI are sealed with the data keys (``smart_app.crypto``); the SQLite file is
+private to its owner (0600) and enforces foreign keys.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, String, Text, TypeDecorator, create_engine, delete
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    create_engine,
+    delete,
+    event,
+)
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from smart_app.crypto import DataKeys, EncryptedText, bind_data_keys
+
+__all__ = ["Base", "EncryptedText", "Launch", "ReferralRecord", "Store", "UtcDateTime", "token_hash"]
+from smart_app.migrations.runner import upgrade
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -40,30 +57,38 @@ class Base(DeclarativeBase):
     pass
 
 
-class LaunchSession(Base):
-    """One SMART launch: pending (state, PKCE verifier) until the callback, then active (tokens)."""
+class Launch(Base):
+    """One SMART launch: pending (state, PKCE verifier) until the callback, then active (tokens).
 
-    __tablename__ = "launch_sessions"
+    ``id`` is the launch key in the page URLs (one launch per tab); the browser
+    proves it owns the launch with the cookie whose SHA-256 is ``cookie_hash``.
+    Tokens, launch context and the chart are sealed (``EncryptedText``).
+    """
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie token
+    __tablename__ = "launches"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the launch key in URLs
+    cookie_hash: Mapped[str] = mapped_column(String(64))  # sha256 of this launch's cookie
     state_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     registration: Mapped[str] = mapped_column(String(200))
     iss: Mapped[str] = mapped_column(String(2000))
     status: Mapped[str] = mapped_column(String(16))  # pending | active
-    code_verifier: Mapped[str | None] = mapped_column(String(128))
+    code_verifier: Mapped[str | None] = mapped_column(EncryptedText())
     nonce: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
-    access_token: Mapped[str | None] = mapped_column(Text)
-    refresh_token: Mapped[str | None] = mapped_column(Text)
+    access_token: Mapped[str | None] = mapped_column(EncryptedText())
+    refresh_token: Mapped[str | None] = mapped_column(EncryptedText())
     token_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    refreshing_until: Mapped[datetime | None] = mapped_column(UtcDateTime())  # single-flight claim
     scope: Mapped[str | None] = mapped_column(Text)
-    patient: Mapped[str | None] = mapped_column(String(200))
-    encounter: Mapped[str | None] = mapped_column(String(200))
-    fhir_user: Mapped[str | None] = mapped_column(String(2000))
-    context_json: Mapped[str | None] = mapped_column(Text)  # banner, style, tenant, fhirContext
-    chart_json: Mapped[str | None] = mapped_column(Text)  # the chart read at compose time
+    patient: Mapped[str | None] = mapped_column(EncryptedText())
+    encounter: Mapped[str | None] = mapped_column(EncryptedText())
+    fhir_user: Mapped[str | None] = mapped_column(EncryptedText())
+    context_json: Mapped[str | None] = mapped_column(EncryptedText())  # banner, style, fhirContext
+    chart_json: Mapped[str | None] = mapped_column(EncryptedText())  # the chart read at compose time
+    draft_json: Mapped[str | None] = mapped_column(EncryptedText())  # a form kept when the EHR ended us
 
 
 class ReferralRecord(Base):
@@ -72,14 +97,61 @@ class ReferralRecord(Base):
     __tablename__ = "referrals"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    session_id: Mapped[str] = mapped_column(
-        ForeignKey("launch_sessions.id", ondelete="CASCADE"), index=True
+    launch_id: Mapped[str] = mapped_column(
+        ForeignKey("launches.id", ondelete="CASCADE"), index=True
     )
     iss: Mapped[str] = mapped_column(String(2000))
     service_request_id: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))  # sending | sent
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DeliveryRecord(Base):
+    """The outbox row of one referral: the source of truth for its delivery and tracking.
+
+    Written in the same transaction as the ledger's "sent" (so no referral is written and
+    forgotten) and kept when its launch expires, so the ATP sees it across launches.
+    state: pending (to deliver) → sent (Task followed) → closed; dead = refused, needs a person.
+    """
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the referral id
+    iss: Mapped[str] = mapped_column(String(2000))
+    fhir_user: Mapped[str] = mapped_column(String(2000))
+    service_request_id: Mapped[str] = mapped_column(String(64))  # at the EHR
+    patient_reference: Mapped[str] = mapped_column(String(200))  # at the EHR, "Patient/…"
+    summary_json: Mapped[str] = mapped_column(Text)  # patient, physician, questions (for the page)
+    receiver_url: Mapped[str] = mapped_column(String(2000))
+    payload_json: Mapped[str] = mapped_column(Text)  # the transaction Bundle, built once
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(64))
+    task_status: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    polls: Mapped[int] = mapped_column(Integer, default=0)  # polls since the Task last changed
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)  # plain words, shown to the ATP
+    result_json: Mapped[str | None] = mapped_column(Text)  # answers, reason, opinion letter
+    filing: Mapped[str | None] = mapped_column(String(16))  # awaiting-launch | filed
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DeliveryEvent(Base):
+    """One line of a referral's history: sent, a Task status change, a failure, a retry."""
+
+    __tablename__ = "delivery_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
 
 
 def token_hash(token: str) -> str:
@@ -90,27 +162,28 @@ def token_hash(token: str) -> str:
 class Store:
     """The engine and a session factory; one per app."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, data_keys: DataKeys | None = None) -> None:
         self.engine: Engine = create_engine(database_url, **_engine_options(database_url))
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_foreign_keys)
+        if data_keys is not None:
+            bind_data_keys(self.engine, data_keys)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_schema(self) -> None:
-        """Create missing tables; safe when several workers start at once."""
-        try:
-            Base.metadata.create_all(self.engine)
-        except OperationalError:  # another worker created a table between check and create
-            Base.metadata.create_all(self.engine)
+        """Migrate to the newest schema (Alembic); safe when several workers start at once."""
+        upgrade(self.engine)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
+    def transaction(self) -> Iterator[Session]:
         """A unit of work: commits on success, rolls back on any error."""
         with self._sessions.begin() as db:
             yield db
 
     def purge_expired(self, now: datetime) -> int:
-        """Delete launch sessions past their expiry (and, by cascade, nothing of the EHR's)."""
-        with self.session() as db:
-            result = db.execute(delete(LaunchSession).where(LaunchSession.expires_at < now))
+        """Delete launches past their expiry, and by cascade every row that belongs to them."""
+        with self.transaction() as db:
+            result = db.execute(delete(Launch).where(Launch.expires_at < now))
             return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -118,6 +191,20 @@ def _engine_options(database_url: str) -> dict[str, object]:
     if not database_url.startswith("sqlite"):
         return {"pool_pre_ping": True}
     path = database_url.split(":///", 1)[-1]
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if path and path != ":memory:" and not path.startswith("file:"):
+        _private_file(Path(path))
     return {"connect_args": {"timeout": 15}}
+
+
+def _private_file(path: Path) -> None:
+    """Create the SQLite file 0600 before SQLite does (it would use the umask, often 0644)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+
+
+def _sqlite_foreign_keys(connection: Any, _record: Any) -> None:
+    """SQLite enforces foreign keys (and ON DELETE CASCADE) only when asked, per connection."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

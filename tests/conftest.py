@@ -16,7 +16,17 @@ from werkzeug.serving import make_server
 
 from smart_app import create_app
 from smart_app.config import Settings
-from tests.sandbox_server import Sandbox, free_port, start_sandbox, write_registration
+from smart_app.crypto import new_key_line
+from smart_app.keys import generate_key_file
+from tests.sandbox_server import (
+    Sandbox,
+    free_port,
+    start_sandbox,
+    write_receiver,
+    write_registration,
+)
+
+pytest_plugins = ["tests.phi_check"]
 
 
 @pytest.fixture(scope="session")
@@ -42,11 +52,16 @@ def app_settings(
     tmp_path_factory: pytest.TempPathFactory, sandbox: Sandbox, app_url: str
 ) -> Settings:
     root = tmp_path_factory.mktemp("app")
+    generate_key_file(root / "signing-key.pem")
     return Settings(
         public_url=app_url,
         database_url=f"sqlite:///{root / 'app.sqlite3'}",
         registrations=write_registration(root / "registrations", sandbox),
         cookie_secure=True,  # the production default; browsers treat 127.0.0.1 as a secure context
+        data_keys=new_key_line("test"),
+        signing_key_files=str(root / "signing-key.pem"),
+        receivers=write_receiver(root / "receivers", sandbox),
+        http_timeout_seconds=2.0,  # loopback answers in ms; the fault tests wait out timeouts
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from http.cookiejar import Cookie, DefaultCookiePolicy
 from urllib.parse import urlsplit
@@ -110,14 +111,40 @@ def browser_session() -> requests.Session:
     return session
 
 
+def fhir_calls_during_launch(
+    sandbox: Sandbox, http: requests.Session, patient: str
+) -> tuple[requests.Response, list[str]]:
+    """Launch on ``patient`` and list the methods of the app's FHIR REST calls to the EHR.
+
+    ``http`` is the app's pooled client for the EHR; SMART discovery (.well-known) is left
+    out, since it is cached across launches.
+    """
+    calls: list[str] = []
+
+    def count(response: requests.Response, *args: object, **kwargs: object) -> None:
+        if response.url.startswith(sandbox.fhir_base) and "/.well-known/" not in response.url:
+            calls.append(response.request.method or "")
+
+    http.hooks["response"].append(count)
+    try:
+        _, page = launch_from_ehr(sandbox, patient=patient)
+    finally:
+        http.hooks["response"].remove(count)
+    return page, calls
+
+
 def launch_from_ehr(
-    sandbox: Sandbox, patient: str = "wc-1", practitioner: str = "atp-1"
+    sandbox: Sandbox, patient: str = "wc-1", practitioner: str = "atp-1",
+    browser: requests.Session | None = None, **options: str,
 ) -> tuple[requests.Session, requests.Response]:
-    """Click "Launch Second Opinion" in the sandbox EHR and follow every redirect to the app."""
-    browser = browser_session()
+    """Click "Launch Second Opinion" in the sandbox EHR and follow every redirect to the app.
+
+    ``options`` are the sandbox's launch test options: token_ttl, refresh_ttl, withhold.
+    """
+    browser = browser or browser_session()
     response = browser.post(
         f"{sandbox.ehr_url}ehr/launch",
-        data={"practitioner": practitioner, "patient": patient},
+        data={"practitioner": practitioner, "patient": patient, **options},
         timeout=30,
     )
     return browser, response
@@ -132,7 +159,14 @@ def referral_form(page: str, **overrides: object) -> dict[str, object]:
         "reason": fields.checkboxes.get("reason", [])[:1],
         "question": ["Is the diagnosis of lumbar strain correct?", "Is the patient at MMI?"],
         "modality": "telehealth",
+        "window_start": (date.today() + timedelta(days=1)).isoformat(),
+        "window_end": (date.today() + timedelta(days=30)).isoformat(),
         "physician": physicians[0],
     }
     data.update(overrides)
     return data
+
+
+def launch_key(url: str) -> str:
+    """The launch key of an app page URL (``…/l/<key>/compose``)."""
+    return url.split("/l/", 1)[1].split("/", 1)[0]

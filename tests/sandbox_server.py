@@ -48,6 +48,7 @@ class Sandbox:
     fhir_base: str
     clinic_fhir_base: str
     admin_secret: str
+    client_secret: str = ""  # the symmetric clients' ({client_id}-basic, -post) secret
 
     def admin_session(self, clinic: bool = False) -> requests.Session:
         """A session with a `system/*.*` bearer token from sekmet's own /auth/token."""
@@ -89,8 +90,9 @@ def start_sandbox(
     data_dir.mkdir(parents=True, exist_ok=True)
     ehr_port = ehr_port or free_port()
     clinic_port = clinic_port or free_port()
-    secret = secrets.token_urlsafe(32)
+    secret, client_secret = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     env = _environment(data_dir, app_base_url.rstrip("/"), ehr_port, clinic_port, secret)
+    env["SANDBOX_CLIENT_SECRET"] = client_secret
     stderr_path = data_dir / "sandbox.stderr.log"
     with stderr_path.open("w") as stderr:
         process = subprocess.Popen(
@@ -105,7 +107,7 @@ def start_sandbox(
             ehr_url = _wait_ready(process, lines, stderr_path)
             yield Sandbox(ehr_url=ehr_url, fhir_base=f"{ehr_url}fhir",
                           clinic_fhir_base=f"http://127.0.0.1:{clinic_port}/fhir",
-                          admin_secret=secret)
+                          admin_secret=secret, client_secret=client_secret)
         finally:
             _stop(process)
             pump.join(timeout=5)
@@ -175,4 +177,16 @@ def write_registration(folder: Path, sandbox: Sandbox) -> Path:
     )
     assert sandbox.fhir_base in text, "launch/registrations/sandbox.toml changed its iss line"
     (folder / "sandbox.toml").write_text(text)
+    return folder
+
+
+def write_receiver(folder: Path, sandbox: Sandbox) -> Path:
+    """A receivers folder registering the sandbox's receiving clinic, as an operator would."""
+    folder.mkdir(parents=True, exist_ok=True)
+    template = (REPO_ROOT / "launch" / "receivers" / "sandbox-clinic.toml").read_text()
+    text = template.replace(
+        "${SANDBOX_CLINIC_FHIR_BASE_URL:-http://127.0.0.1:8002/fhir}", sandbox.clinic_fhir_base
+    )
+    assert sandbox.clinic_fhir_base in text, "launch/receivers/sandbox-clinic.toml changed its base_url"
+    (folder / "sandbox-clinic.toml").write_text(text)
     return folder

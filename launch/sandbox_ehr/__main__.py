@@ -44,7 +44,7 @@ async def serve_both(settings: SandboxSettings) -> None:
     seed_ehr(ehr.ctx, settings)
     seed_clinic(clinic.ctx, settings)
     servers = [_server(create_ehr_asgi(settings, ehr), settings, settings.ehr_port),
-               _server(create_clinic_asgi(clinic), settings, settings.clinic_port)]
+               _server(create_clinic_asgi(settings, clinic), settings, settings.clinic_port)]
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, _stop, servers)

@@ -8,9 +8,11 @@ from typing import cast
 
 from a2wsgi import WSGIMiddleware
 
+from .clinic_web import create_clinic_web_app
 from .config import SandboxSettings
 from .fhir_servers import FhirServer
 from .gateway import AsgiApp, Receive, Scope, ScopeGateway, Send, send_outcome
+from .open_fhir import OPEN_PREFIX, OpenFhir
 from .web import create_web_app
 
 # ours, and must win over sekmet's own discovery document at the same paths
@@ -18,15 +20,17 @@ DISCOVERY_PATHS = ("/.well-known/smart-configuration", "/fhir/.well-known/smart-
 SEKMET_TOKEN_PATH = "/auth/token"  # client_credentials for sandbox-admin
 # the clinic exposes FHIR, SMART Backend Services and discovery; not sekmet's unauthenticated /ui
 CLINIC_PATHS = ("/fhir", SEKMET_TOKEN_PATH, "/.well-known")
+INBOX_PATH = "/inbox"  # the clinic's sandbox-only inbox page
 
 
 class EhrDispatcher:
     """Routes each request by path; lifespan events go to sekmet."""
 
-    def __init__(self, web: AsgiApp, fhir: AsgiApp, sekmet: AsgiApp) -> None:
+    def __init__(self, web: AsgiApp, fhir: AsgiApp, sekmet: AsgiApp, open_fhir: AsgiApp) -> None:
         self.web = web
         self.fhir = fhir
         self.sekmet = sekmet
+        self.open_fhir = open_fhir
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Dispatch one ASGI connection."""
@@ -43,6 +47,8 @@ class EhrDispatcher:
             return self.fhir
         if path == SEKMET_TOKEN_PATH:
             return self.sekmet
+        if path == OPEN_PREFIX or path.startswith(f"{OPEN_PREFIX}/"):
+            return self.open_fhir
         return self.web
 
 
@@ -60,27 +66,37 @@ def create_ehr_asgi(settings: SandboxSettings, ehr: FhirServer) -> EhrDispatcher
         return found
 
     gateway = ScopeGateway(ehr.app, ehr.token_secret, settings.fhir_base, lookup)
-    return EhrDispatcher(web, gateway, ehr.app)
+    open_fhir = OpenFhir(ehr.app, ehr.token_secret, settings.fhir_base)
+    return EhrDispatcher(web, gateway, ehr.app, open_fhir)
 
 
 class PathAllowList:
-    """Answers 404 for every path outside the allowed prefixes."""
+    """Answers 404 for every path outside the allowed prefixes; `/inbox` goes to the inbox app."""
 
-    def __init__(self, app: AsgiApp, prefixes: tuple[str, ...]) -> None:
+    def __init__(self, app: AsgiApp, prefixes: tuple[str, ...], inbox: AsgiApp | None = None
+                 ) -> None:
         self.app = app
         self.prefixes = prefixes
+        self.inbox = inbox
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Forward allowed paths (and lifespan events) to the app."""
         path = scope.get("path", "")
-        if scope["type"] == "lifespan" or any(
-            path == prefix or path.startswith(f"{prefix}/") for prefix in self.prefixes
-        ):
+        if scope["type"] != "lifespan" and self.inbox and _under(path, INBOX_PATH):
+            await self.inbox(scope, receive, send)
+            return
+        if scope["type"] == "lifespan" or any(_under(path, prefix) for prefix in self.prefixes):
             await self.app(scope, receive, send)
             return
         await send_outcome(send, 404, "not-found", "Not found")
 
 
-def create_clinic_asgi(clinic: FhirServer) -> PathAllowList:
-    """The receiving clinic's server: plain sekmet, minus its unauthenticated UI."""
-    return PathAllowList(clinic.app, CLINIC_PATHS)
+def _under(path: str, prefix: str) -> bool:
+    """Whether the path is the prefix or below it."""
+    return path == prefix or path.startswith(f"{prefix}/")
+
+
+def create_clinic_asgi(settings: SandboxSettings, clinic: FhirServer) -> PathAllowList:
+    """The receiving clinic's server: plain sekmet minus its unauthenticated UI, plus our inbox."""
+    inbox = cast(AsgiApp, WSGIMiddleware(create_clinic_web_app(settings, clinic)))  # type: ignore[arg-type]
+    return PathAllowList(clinic.app, CLINIC_PATHS, inbox)

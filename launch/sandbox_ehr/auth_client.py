@@ -1,28 +1,41 @@
-"""The registered SMART app: a public client (no secret, PKCE required).
+"""The apps registered with the sandbox's authorization server, one per SMART client type.
 
-SMART App Launch 2.2, client-public:
-https://hl7.org/fhir/smart-app-launch/app-launch.html#step-1-register
+SMART App Launch 2.2: client-public (PKCE only), client-confidential-symmetric
+(client_secret_basic / client_secret_post) and client-confidential-asymmetric
+(private_key_jwt, keys at the app's JWKS URL); plus a Backend Services client
+(client_credentials with private_key_jwt, system/ scopes only):
+https://hl7.org/fhir/smart-app-launch/client-confidential-asymmetric.html
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hmac
+from dataclasses import dataclass, field
 
 from .scopes import is_grantable
 
-# non-clinical scopes the app may be granted (scopes-and-launch-context.html)
+# non-clinical scopes an app may be granted (scopes-and-launch-context.html)
 CONTEXT_SCOPES = frozenset({
     "openid", "fhirUser", "profile", "launch", "launch/patient", "launch/encounter",
     "offline_access", "online_access",
 })
+# what the backend client may be granted (grant only what is asked and allowed)
+BACKEND_SCOPES = frozenset({
+    "system/DocumentReference.c", "system/ServiceRequest.rus", "system/Provenance.c",
+})
+USER_GRANTS = ("authorization_code", "refresh_token")
 
 
 @dataclass(frozen=True)
-class PublicClient:
-    """Authlib ClientMixin for the one registered app."""
+class SandboxClient:
+    """Authlib ClientMixin for one registered app."""
 
     client_id: str
-    redirect_uris: tuple[str, ...]
+    redirect_uris: tuple[str, ...] = ()
+    auth_method: str = "none"  # none | client_secret_basic | client_secret_post | private_key_jwt
+    secret: str | None = field(default=None, repr=False)
+    jwks_url: str | None = None
+    grant_types: tuple[str, ...] = USER_GRANTS
 
     def get_client_id(self) -> str:
         """The client_id."""
@@ -33,8 +46,10 @@ class PublicClient:
         return None
 
     def get_allowed_scope(self, scope: str | None) -> str:
-        """Granted = requested ∩ allowed (patient/ and user/ clinical scopes, context scopes)."""
+        """Granted = requested ∩ allowed (apps: patient/ user/; backend: three system/ scopes)."""
         requested = (scope or "").split()
+        if self.grant_types == ("client_credentials",):
+            return " ".join(s for s in requested if s in BACKEND_SCOPES)
         return " ".join(s for s in requested if s in CONTEXT_SCOPES or is_grantable(s))
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
@@ -42,17 +57,32 @@ class PublicClient:
         return redirect_uri in self.redirect_uris
 
     def check_client_secret(self, client_secret: str) -> bool:
-        """A public client has no secret."""
-        return False
+        """Constant-time comparison with the registered secret (symmetric clients only)."""
+        return self.secret is not None and hmac.compare_digest(self.secret, client_secret)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        """Public client: token endpoint auth `none` only."""
-        return method == "none"
+        """Each client authenticates only the way it was registered."""
+        return method == self.auth_method
 
     def check_response_type(self, response_type: str) -> bool:
         """Only the authorization code flow."""
-        return response_type == "code"
+        return response_type == "code" and "authorization_code" in self.grant_types
 
     def check_grant_type(self, grant_type: str) -> bool:
-        """authorization_code and refresh_token."""
-        return grant_type in ("authorization_code", "refresh_token")
+        """The grants this client was registered for."""
+        return grant_type in self.grant_types
+
+
+def sandbox_clients(
+    client_id: str, redirect_uris: tuple[str, ...], jwks_url: str, secret: str, backend_id: str
+) -> dict[str, SandboxClient]:
+    """The public app, its confidential twins and the backend client, by client_id."""
+    clients = [
+        SandboxClient(client_id, redirect_uris),
+        SandboxClient(f"{client_id}-basic", redirect_uris, "client_secret_basic", secret),
+        SandboxClient(f"{client_id}-post", redirect_uris, "client_secret_post", secret),
+        SandboxClient(f"{client_id}-jwt", redirect_uris, "private_key_jwt", jwks_url=jwks_url),
+        SandboxClient(backend_id, (), "private_key_jwt", jwks_url=jwks_url,
+                      grant_types=("client_credentials",)),
+    ]
+    return {c.client_id: c for c in clients}

@@ -1,6 +1,7 @@
 """The SMART authorization server, assembled from Authlib's server components.
 
-Authorization code + PKCE S256 (RFC 6749 §4.1, RFC 7636), refresh (RFC 6749 §6), OpenID
+Authorization code + PKCE S256 (RFC 6749 §4.1, RFC 7636), refresh with rotation (RFC 6749 §6),
+client_credentials for Backend Services, public / symmetric / private_key_jwt clients, OpenID
 Connect id_token, and SMART launch context in the token response
 (https://hl7.org/fhir/smart-app-launch/app-launch.html#response-5).
 """
@@ -16,17 +17,24 @@ from typing import Any
 import jwt
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
-from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
+from authlib.oauth2.rfc6749.grants import (
+    AuthorizationCodeGrant,
+    ClientCredentialsGrant,
+    RefreshTokenGrant,
+)
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
 from flask import Flask
 from joserfc.jwk import RSAKey
 
-from .auth_client import PublicClient
-from .auth_store import AuthorizationCode, AuthStore, LaunchContext, RefreshToken
+from .auth_assertion import PrivateKeyJwt, SeenJtis
+from .auth_client import SandboxClient
+from .auth_store import REFRESH_TTL, AuthorizationCode, AuthStore, LaunchContext, RefreshToken
 
 ACCESS_TOKEN_TTL = 3600
+BACKEND_TOKEN_TTL = 300
 REFRESH_SCOPES = ("offline_access", "online_access")
+USER_AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post", "private_key_jwt"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +43,8 @@ class AuthConfig:
 
     issuer: str  # = the FHIR base (SMART: iss of the id_token, aud of access tokens)
     smart_style_url: str
-    client: PublicClient
+    clients: dict[str, SandboxClient]
+    token_url: str
     signing_key: RSAKey
     token_secret: Callable[[], str]
 
@@ -44,15 +53,24 @@ def build_server(app: Flask, config: AuthConfig, store: AuthStore) -> Authorizat
     """An Authlib AuthorizationServer with our grants, extensions and token generator."""
     server = AuthorizationServer(
         app,
-        query_client=lambda cid: config.client if cid == config.client.client_id else None,
+        query_client=config.clients.get,
         save_token=lambda token, request: _save_refresh(store, token, request),
     )
+    assertion = PrivateKeyJwt(config.token_url, SeenJtis())
+    server.register_client_auth_method("private_key_jwt", assertion)
     server.register_token_generator("default", _token_generator(config))
     code_grant = _code_grant_class(config, store)
     server.register_grant(code_grant, [S256Challenge(required=True), SmartOpenIDCode(config),
                                        LaunchContextExtension(config)])
     server.register_grant(_refresh_grant_class(store), [LaunchContextExtension(config)])
+    server.register_grant(BackendGrant)
     return server
+
+
+class BackendGrant(ClientCredentialsGrant):  # type: ignore[misc]
+    """SMART Backend Services: client_credentials, private_key_jwt only (backend-services.html)."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["private_key_jwt"]
 
 
 class S256Challenge(CodeChallenge):  # type: ignore[misc]
@@ -119,11 +137,13 @@ class LaunchContextExtension:
     def add_context(self, grant: Any, response: tuple[int, dict[str, Any], Any]) -> None:
         """patient, encounter, need_patient_banner and smart_style_url."""
         token, context = response[1], grant.request.user
+        if context is None:
+            return
         if context.patient:
             token["patient"] = context.patient
         if context.encounter:
             token["encounter"] = context.encounter
-        token["need_patient_banner"] = True
+        token["need_patient_banner"] = context.need_patient_banner
         token["smart_style_url"] = self.config.smart_style_url
 
 
@@ -131,7 +151,7 @@ def _code_grant_class(config: AuthConfig, store: AuthStore) -> type[Authorizatio
     """AuthorizationCodeGrant for a public client with SMART's aud and launch checks."""
 
     class SmartCodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
-        TOKEN_ENDPOINT_AUTH_METHODS = ["none"]
+        TOKEN_ENDPOINT_AUTH_METHODS = USER_AUTH_METHODS
 
         def validate_authorization_request(self) -> str:
             redirect_uri: str = super().validate_authorization_request()
@@ -157,7 +177,7 @@ def _refresh_grant_class(store: AuthStore) -> type[RefreshTokenGrant]:
     """RefreshTokenGrant for a public client, rotating the refresh token."""
 
     class SmartRefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
-        TOKEN_ENDPOINT_AUTH_METHODS = ["none"]
+        TOKEN_ENDPOINT_AUTH_METHODS = USER_AUTH_METHODS
         INCLUDE_NEW_REFRESH_TOKEN = True
 
         def authenticate_refresh_token(self, refresh_token: str) -> RefreshToken | None:
@@ -192,7 +212,7 @@ def _code_from_request(code: str, request: OAuth2Request) -> AuthorizationCode:
         code=code,
         client_id=request.client.client_id,
         redirect_uri=request.payload.redirect_uri,
-        scope=request.scope or "",
+        scope=" ".join(s for s in (request.scope or "").split() if s not in request.user.withhold),
         context=request.user,
         code_challenge=data["code_challenge"],
         code_challenge_method=data["code_challenge_method"],
@@ -206,12 +226,16 @@ def _token_generator(config: AuthConfig) -> Callable[..., dict[str, Any]]:
     def generate(grant_type: str, client: Any, user: LaunchContext | None = None,
                  scope: str | None = None, expires_in: int | None = None,
                  include_refresh_token: bool = True) -> dict[str, Any]:
-        assert user is not None
+        if user is None:  # client_credentials: the backend client acts as itself
+            granted = client.get_allowed_scope(scope)
+            return {"token_type": "Bearer", "scope": granted, "expires_in": BACKEND_TOKEN_TTL,
+                    "access_token": _backend_token(config, client.client_id, granted)}
         granted = scope or ""
+        ttl = user.token_ttl or ACCESS_TOKEN_TTL
         token: dict[str, Any] = {
             "token_type": "Bearer",
-            "access_token": _access_token(config, client.client_id, user, granted),
-            "expires_in": ACCESS_TOKEN_TTL,
+            "access_token": _access_token(config, client.client_id, user, granted, ttl),
+            "expires_in": ttl,
             "scope": granted,
         }
         if include_refresh_token and any(s in granted.split() for s in REFRESH_SCOPES):
@@ -221,8 +245,19 @@ def _token_generator(config: AuthConfig) -> Callable[..., dict[str, Any]]:
     return generate
 
 
-def _access_token(config: AuthConfig, client_id: str, user: LaunchContext, scope: str) -> str:
-    """The access-token JWT: aud = FHIR base exactly (sekmet checks it), 1 h lifetime."""
+def _backend_token(config: AuthConfig, client_id: str, scope: str) -> str:
+    """A system access token: sub = the client, no patient, five minutes."""
+    now = int(time.time())
+    claims = {"iss": config.issuer.removesuffix("/fhir"), "aud": config.issuer, "sub": client_id,
+              "client_id": client_id, "scope": scope, "iat": now, "exp": now + BACKEND_TOKEN_TTL,
+              "jti": secrets.token_hex(16)}
+    return jwt.encode(claims, config.token_secret(), algorithm="HS256")
+
+
+def _access_token(
+    config: AuthConfig, client_id: str, user: LaunchContext, scope: str, ttl: int
+) -> str:
+    """The access-token JWT: aud = FHIR base exactly (sekmet checks it), 1 h unless asked less."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": config.issuer.removesuffix("/fhir"),
@@ -232,7 +267,7 @@ def _access_token(config: AuthConfig, client_id: str, user: LaunchContext, scope
         "scope": scope,
         "fhirUser": f"{config.issuer}/Practitioner/{user.practitioner}",
         "iat": now,
-        "exp": now + ACCESS_TOKEN_TTL,
+        "exp": now + ttl,
         "jti": secrets.token_hex(16),
     }
     if user.patient:
@@ -243,5 +278,7 @@ def _access_token(config: AuthConfig, client_id: str, user: LaunchContext, scope
 def _save_refresh(store: AuthStore, token: dict[str, Any], request: OAuth2Request) -> None:
     """Keep the refresh token (if any) with its client, scope and launch context."""
     if "refresh_token" in token:
+        context: LaunchContext = request.user
+        lifetime = context.refresh_ttl if context.refresh_ttl is not None else REFRESH_TTL
         store.save_refresh(RefreshToken(token["refresh_token"], request.client.client_id,
-                                        token["scope"], request.user))
+                                        token["scope"], context, time.time() + lifetime))

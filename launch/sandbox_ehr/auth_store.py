@@ -24,6 +24,10 @@ class LaunchContext:
     practitioner: str
     patient: str | None = None
     encounter: str | None = None
+    token_ttl: int | None = None  # test option: access tokens this short-lived
+    refresh_ttl: int | None = None  # test option: refresh tokens this short-lived
+    need_patient_banner: bool = True  # test option: false = the EHR shows its own banner
+    withhold: tuple[str, ...] = ()  # test option: scopes the EHR user declines (narrowed grant)
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,14 @@ class AuthStore:
         if item is None or item.client_id != client_id or item.expires_at < time.time():
             return None
         return item
+
+    def revoke_refresh(self, practitioner: str) -> int:
+        """Sign-out: every refresh token of this practitioner stops working."""
+        with self._lock:
+            kept = {k: v for k, v in self._refresh.items()
+                    if v.context.practitioner != practitioner}
+            revoked, self._refresh = len(self._refresh) - len(kept), kept
+        return revoked
 
     def save_refresh(self, token: RefreshToken) -> None:
         """Keep an issued refresh token."""

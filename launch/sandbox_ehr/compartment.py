@@ -21,6 +21,7 @@ PATIENT_ELEMENT = {
     "Encounter": "subject",
     "ServiceRequest": "subject",
     "DocumentReference": "subject",
+    "DiagnosticReport": "subject",
     "Observation": "subject",
     "Task": "for",
 }

@@ -23,6 +23,8 @@ class SandboxSettings:
     app_jwks_url: str
     admin_secret: str
     namespace: str
+    client_secret: str = ""  # the symmetric clients' ({client_id}-basic, -post) shared secret
+    backend_client_id: str = "second-opinion-backend"
 
     @property
     def ehr_root(self) -> str:
@@ -65,12 +67,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> SandboxSettings:
         ),
         admin_secret=env.get("SANDBOX_ADMIN_SECRET") or _stored_admin_secret(data_dir),
         namespace=env.get("SANDBOX_NAMESPACE", "https://so.example.org/fhir").rstrip("/"),
+        client_secret=env.get("SANDBOX_CLIENT_SECRET") or _stored_admin_secret(data_dir, "client"),
+        backend_client_id=env.get("SANDBOX_BACKEND_CLIENT_ID", "second-opinion-backend"),
     )
 
 
-def _stored_admin_secret(data_dir: Path) -> str:
-    """Read the admin secret from the data directory, generating it on first run."""
-    path = data_dir / "admin.secret"
+def _stored_admin_secret(data_dir: Path, name: str = "admin") -> str:
+    """Read a secret from the data directory, generating it on first run."""
+    path = data_dir / f"{name}.secret"
     if path.exists():
         return path.read_text().strip()
     secret = secrets.token_urlsafe(32)

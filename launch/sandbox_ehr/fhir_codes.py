@@ -1,4 +1,4 @@
-"""Code systems and codes the sandbox seeds, all from /work/shared/CODES.md (never invented)."""
+"""Code systems and codes the sandbox seeds, all from docs/fhir-mapping.md (never invented)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 ENDPOINT_CONNECTION = "http://terminology.hl7.org/CodeSystem/endpoint-connection-type"
 DOC_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category"
 US_NPI = "http://hl7.org/fhir/sid/us-npi"
+NDH_DELIVERY_METHOD = "http://hl7.org/fhir/us/ndh/StructureDefinition/base-ext-delivery-method"
+NDH_DELIVERY_METHOD_CS = "http://hl7.org/fhir/us/ndh/CodeSystem/DeliveryMethodCS"
 DOWC_ISSUER = "Colorado Division of Workers' Compensation"
 
 ACCREDITATION_DISPLAY = {
@@ -34,7 +36,7 @@ def coding(system: str, code: str, display: str) -> Json:
 
 
 def occ_med_specialty() -> Json:
-    """PractitionerRole.specialty for occupational medicine (CODES.md §2)."""
+    """PractitionerRole.specialty for occupational medicine (docs/fhir-mapping.md §2)."""
     return {
         "coding": [
             coding(NUCC, "2083X0100X", "Occupational Medicine Physician"),
@@ -50,19 +52,19 @@ def text_concept(text: str) -> Json:
 
 
 def accreditation_code(namespace: str, level: str) -> Json:
-    """Practitioner.qualification.code for a Colorado DOWC accreditation (CODES.md §6)."""
+    """qualification.code for a Colorado DOWC accreditation (docs/fhir-mapping.md §6)."""
     display = ACCREDITATION_DISPLAY[level]
     system = f"{namespace}/CodeSystem/co-dowc-accreditation"
     return {"coding": [coding(system, level, display)], "text": display}
 
 
 def degree_code(degree: str) -> Json:
-    """Practitioner.qualification.code for the MD/DO degree (CODES.md §6)."""
+    """Practitioner.qualification.code for the MD/DO degree (docs/fhir-mapping.md §6)."""
     return {"coding": [coding(V2_0360, degree, DEGREE_DISPLAY[degree])], "text": degree}
 
 
 def workers_comp_coverage_type() -> Json:
-    """Coverage.type for workers' compensation (CODES.md §5)."""
+    """Coverage.type for workers' compensation (docs/fhir-mapping.md §5)."""
     return {
         "coding": [
             coding(SOPT, "95", "Worker's Compensation"),

@@ -17,10 +17,12 @@ from sekmet.main import create_app
 from .config import SandboxSettings
 
 ADMIN_CLIENT_ID = "sandbox-admin"
-# SMART Backend Services scopes the app needs at a receiving clinic (DESIGN.md §2, step 6).
+# SMART Backend Services scopes the app needs at a receiving clinic: deliver the referral,
+# then read back the Task and the opinion letter;
+# sekmet authorises a transaction POSTed to [base] as a create on type "*", hence system/*.c.
 APP_CLINIC_SCOPES = (
-    "system/Patient.cu system/Condition.cu system/Coverage.cu system/ServiceRequest.cu "
-    "system/Task.cru system/DocumentReference.cu system/Provenance.c"
+    "system/*.c system/Patient.cu system/Condition.cu system/Coverage.cu system/ServiceRequest.cu "
+    "system/Task.crus system/DocumentReference.crs system/Provenance.c"
 )
 
 

@@ -57,11 +57,33 @@ def launch() -> Any:
     if practitioner not in dict(practitioner_choices()) or patient not in dict(patient_choices()):
         abort(400, "Choose a practitioner and a patient from the lists.")
     svc = services()
-    context = LaunchContext(practitioner, patient, latest_encounter(svc.fhir, patient))
+    context = LaunchContext(practitioner, patient, latest_encounter(svc.fhir, patient),
+                            **launch_options(request.form))
     launch_id = svc.store.create_launch(context)
     query = urlencode({"iss": svc.settings.fhir_base, "launch": launch_id})
     separator = "&" if "?" in svc.settings.app_launch_url else "?"
     return redirect(f"{svc.settings.app_launch_url}{separator}{query}", code=302)
+
+
+def launch_options(form: Any) -> dict[str, Any]:
+    """Test options: token lifetimes, declined scopes, the EHR's own banner (banner=0)."""
+    options: dict[str, Any] = {}
+    for name in ("token_ttl", "refresh_ttl"):
+        value = form.get(name, "")
+        if value.isdigit() and int(value) <= 86400:
+            options[name] = int(value)
+    options["withhold"] = tuple(form.get("withhold", "").split())
+    options["need_patient_banner"] = form.get("banner", "1") != "0"
+    return options
+
+
+@bp.post("/ehr/sign-out")
+def sign_out() -> Response:
+    """The practitioner signs out of the EHR: their refresh tokens stop working."""
+    practitioner = request.form.get("practitioner", "")
+    if practitioner not in dict(practitioner_choices()):
+        abort(400, "Choose a practitioner from the list.")
+    return jsonify({"revoked": services().store.revoke_refresh(practitioner)})
 
 
 @bp.get("/smart-style.json")

@@ -40,6 +40,7 @@ def authorize() -> Any:
 @bp.post("/token")
 def token() -> Response:
     """Token endpoint: authorization_code (with PKCE) and refresh_token grants."""
+    services().tokens_seen.record(request.form, dict(request.headers))
     response: Response = services().oauth.create_token_response()
     return response
 
@@ -48,6 +49,13 @@ def token() -> Response:
 def jwks() -> Response:
     """Public keys that verify our id_tokens."""
     return jsonify(public_jwks(services().signing_key))
+
+
+@bp.get("/test/token-requests/<client_id>")
+def last_token_request(client_id: str) -> Any:
+    """Test aid: what the last token request of this client held (names; no secrets)."""
+    recorded = services().tokens_seen.last(client_id)
+    return (jsonify(recorded), 200) if recorded else (jsonify({"error": "none recorded"}), 404)
 
 
 def _issue_code(grant: Any, context: LaunchContext | None) -> Any:

@@ -1,7 +1,7 @@
 """Seed directory: organizations, endpoints, the ATPs and the second-opinion physicians.
 
 All people and organizations are fictional. Ids are fixed: the app and its tests use them.
-Related clinics (DESIGN.md §4): org-atp-north is `partOf` org-atp; org-atp-alias shares
+Related clinics (docs/domain-rules.md): org-atp-north is `partOf` org-atp; org-atp-alias shares
 org-atp's NPI identifier.
 """
 
@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from .fhir_codes import (
     DOWC_ISSUER,
     ENDPOINT_CONNECTION,
+    NDH_DELIVERY_METHOD,
+    NDH_DELIVERY_METHOD_CS,
     US_NPI,
     Json,
     accreditation_code,
@@ -47,6 +49,8 @@ class Physician:
     org_id: str
     accreditation: str | None
     specialty: str  # "occ-med" or free text (no verified code)
+    accreditation_end: str = "2028-07-31"  # so-10's has ended: the app must treat it as none
+    delivery: tuple[str, ...] = ("physical", "virtual")  # NDH DeliveryMethodCS codes offered
 
 
 CLINICS = (
@@ -75,9 +79,10 @@ ATPS = (
 )
 DIRECTORY = (
     Physician("so-1", "so-1-prac", "Riley", "Chen", "MD", "org-summit", "level-ii-full", "occ-med"),
-    Physician("so-2", "so-2-prac", "Casey", "Okafor", "DO", "org-mesa", "level-ii-full", "occ-med"),
+    Physician("so-2", "so-2-prac", "Casey", "Okafor", "DO", "org-mesa", "level-ii-full", "occ-med",
+              delivery=("virtual",)),
     Physician("so-3", "so-3-prac", "Jamie", "Lindqvist", "MD", "org-peak", "level-ii-limited",
-              "Physical medicine and rehabilitation"),
+              "Physical medicine and rehabilitation", delivery=("physical",)),
     Physician("so-4", "so-4-prac", "Taylor", "Brennan", "MD", "org-canyon", "level-i", "occ-med"),
     Physician("so-5", "so-5-prac", "Avery", "Nakamura", "DO", "org-summit", None, "occ-med"),
     Physician("so-6", "so-6-prac", "Quinn", "Delgado", "MD", "org-canyon", "level-ii-full",
@@ -88,6 +93,8 @@ DIRECTORY = (
               "occ-med"),
     Physician("so-9", "so-9-prac", "Emerson", "Patel", "MD", "org-atp-alias", "level-ii-full",
               "occ-med"),
+    Physician("so-10", "so-10-prac", "Sawyer", "Lindgren", "MD", "org-mesa", "level-ii-full",
+              "occ-med", accreditation_end="2025-07-31", delivery=("virtual",)),
 )
 CLINIC_NAMES = {c.id: c.name for c in CLINICS}
 
@@ -101,7 +108,7 @@ def directory_resources(namespace: str, ehr_base: str, clinic_base: str) -> list
     out += [_plain_org(i, n, "Employer") for i, n in EMPLOYERS]
     out += [_plain_org(i, n, "Workers' compensation insurer") for i, n in INSURERS]
     for doc in (*ATPS, *DIRECTORY):
-        out += [_practitioner(doc, namespace), _role(doc)]
+        out += [_practitioner(doc, namespace), _role(doc), _service(doc)]
     return out
 
 
@@ -112,7 +119,7 @@ def clinic_resources(namespace: str, clinic_base: str) -> list[Json]:
     ids = {c.id for c in clinics}
     for doc in DIRECTORY:
         if doc.org_id in ids:
-            out += [_practitioner(doc, namespace), _role(doc)]
+            out += [_practitioner(doc, namespace), _role(doc), _service(doc)]
     return out
 
 
@@ -170,13 +177,14 @@ def _practitioner(doc: Physician, namespace: str) -> Json:
 
 
 def _accreditation(doc: Physician, namespace: str) -> Json:
-    """Practitioner.qualification for a Colorado DOWC accreditation (CODES.md §6)."""
+    """Practitioner.qualification for a Colorado DOWC accreditation (docs/fhir-mapping.md §6)."""
     assert doc.accreditation is not None
     number = f"DOWC-{doc.prac_id.upper()}"
     return {
         "identifier": [{"system": f"{namespace}/sid/co-dowc-accreditation", "value": number}],
         "code": accreditation_code(namespace, doc.accreditation),
-        "period": {"start": "2025-08-01", "end": "2028-07-31"},
+        "period": {"start": "2022-08-01" if doc.accreditation_end < "2028" else "2025-08-01",
+                   "end": doc.accreditation_end},
         "issuer": {"display": DOWC_ISSUER},
     }
 
@@ -192,7 +200,27 @@ def _role(doc: Physician) -> Json:
         "practitioner": {"reference": f"Practitioner/{doc.prac_id}", "display": display_name(doc)},
         "organization": {"reference": f"Organization/{doc.org_id}", "display": clinic},
         "specialty": [specialty],
+        "healthcareService": [{"reference": f"HealthcareService/hs-{doc.role_id}"}],
         "endpoint": [{"reference": f"Endpoint/ep-{doc.org_id.removeprefix('org-')}"}],
+    }
+
+
+def _service(doc: Physician) -> Json:
+    """The physician's second-opinion service with the NDH delivery methods it offers
+    (docs/fhir-mapping.md §8)."""
+    return {
+        "resourceType": "HealthcareService",
+        "id": f"hs-{doc.role_id}",
+        "active": True,
+        "providedBy": {"reference": f"Organization/{doc.org_id}"},
+        "name": "Second opinions in workers' compensation",
+        "extension": [
+            {"url": NDH_DELIVERY_METHOD,
+             "extension": [{"url": "deliveryMethodtype",
+                            "valueCodeableConcept": {"coding": [coding(NDH_DELIVERY_METHOD_CS, code,
+                                                                       code.title())]}}]}
+            for code in doc.delivery
+        ],
     }
 
 

@@ -1,5 +1,9 @@
 """Seed patients: synthetic injured workers with Conditions, an Encounter, a workers' comp
-Coverage (CODES.md §5) and a visit note each; Patient/wc-6 is a heavy chart of 320 Conditions.
+Coverage (docs/fhir-mapping.md §5) and records; Patient/wc-6 is a heavy chart of 320 Conditions,
+wc-7 a chart of 200 for the benchmark; wc-8 starts small and the tests and the benchmark
+add thousands of Conditions to it (seeding them here would slow every start). Patient/wc-9
+is the sentinel: its name, birth date, claim number and condition are distinctive so that a
+test can prove none reach a log.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class Worker:
     insurer: int
     visit: str
     injuries: tuple[Injury, ...]
+    heavy: int = HEAVY_CHART_CONDITIONS  # active Conditions when ``injuries`` is empty
 
 
 WORKERS = (
@@ -76,7 +81,16 @@ WORKERS = (
                                  active=False))),
     Worker("wc-6", "Harold", "Breckenridge", "male", "1962-08-08", "WC-2026-000977", 2, 1,
            "2026-02-20", ()),
+    Worker("wc-7", "Imogen", "Castellanos", "female", "1979-04-21", "WC-2026-003120", 0, 0,
+           "2026-02-24", (), heavy=200),
+    Worker("wc-8", "Bartholomew", "Nakagawa-Pryce", "male", "1958-11-30", "WC-2026-003377", 1, 1,
+           "2026-02-26", (Injury("Chronic pain of lower back", "Lower back", "2024-05-02"),)),
+    Worker("wc-9", "Sentinelle", "Quillfeatherby", "female", "1947-07-13", "WC-SENTINEL-7731", 2, 0,
+           "2026-02-27",
+           (Injury("Sentinel tendinopathy of left thumb", "Left thumb", "2025-08-19"),)),
 )
+SENTINELS = ("Sentinelle", "Quillfeatherby", "1947-07-13", "WC-SENTINEL-7731", "MRN-WC-9",
+             "Sentinel tendinopathy")
 HEAVY_CHART_TEXTS = (
     ("Chronic pain of lower back", "Lower back"),
     ("Stiffness of right shoulder", "Right shoulder"),
@@ -90,18 +104,18 @@ def patient_resources(namespace: str) -> list[Json]:
     out: list[Json] = []
     for worker in WORKERS:
         out += [_patient(worker, namespace), _encounter(worker), _coverage(worker, namespace)]
-        injuries = worker.injuries or _heavy_chart()
-        width = 3 if len(injuries) > 99 else 1
+        injuries = worker.injuries or _heavy_chart(worker.heavy)
+        width = len(str(len(injuries))) if len(injuries) > 99 else 1
         out += [_condition(worker, n, inj, width) for n, inj in enumerate(injuries, start=1)]
         if worker.injuries:
-            out.append(_visit_note(worker))
+            out += [_visit_note(worker), _work_status_note(worker), _imaging_report(worker)]
     return out
 
 
-def _heavy_chart() -> tuple[Injury, ...]:
-    """320 active Conditions, so the app must follow `next` links."""
+def _heavy_chart(size: int) -> tuple[Injury, ...]:
+    """``size`` active Conditions, to measure and test charts larger than a page."""
     out = []
-    for n in range(HEAVY_CHART_CONDITIONS):
+    for n in range(size):
         text, site = HEAVY_CHART_TEXTS[n % len(HEAVY_CHART_TEXTS)]
         month = 1 + n % 12
         out.append(Injury(f"{text} (episode {n + 1})", site, f"{2014 + n // 40}-{month:02d}-15"))
@@ -164,7 +178,7 @@ def _encounter(worker: Worker) -> Json:
 
 
 def _coverage(worker: Worker, namespace: str) -> Json:
-    """Workers' compensation Coverage exactly as CODES.md §5 describes."""
+    """Workers' compensation Coverage exactly as docs/fhir-mapping.md §5 describes."""
     employer_id, employer = EMPLOYERS[worker.employer]
     insurer_id, insurer = INSURERS[worker.insurer]
     return {
@@ -199,4 +213,38 @@ def _visit_note(worker: Worker) -> Json:
         "content": [{"attachment": {"contentType": "text/plain", "title": "Visit note",
                                     "data": base64.b64encode(text.encode()).decode()}}],
         "context": {"encounter": [{"reference": f"Encounter/{worker.id}-enc-1"}]},
+    }
+
+
+def _work_status_note(worker: Worker) -> Json:
+    """A second document (work status report), so a record review can share two."""
+    text = f"Synthetic work status report for sandbox patient {worker.id}. Not a real person."
+    return {
+        "resourceType": "DocumentReference",
+        "id": f"{worker.id}-doc-2",
+        "status": "current",
+        "docStatus": "final",
+        "type": text_concept("Work status report"),
+        "category": [{"coding": [coding(DOC_CATEGORY, "clinical-note", "Clinical Note")]}],
+        "subject": {"reference": f"Patient/{worker.id}"},
+        "date": f"{worker.visit}T10:30:00-07:00",
+        "author": [{"reference": "Practitioner/atp-1", "display": "Dr. Morgan Avery, MD"}],
+        "description": "Work status report (restrictions)",
+        "content": [{"attachment": {"contentType": "text/plain", "title": "Work status",
+                                    "data": base64.b64encode(text.encode()).decode()}}],
+    }
+
+
+def _imaging_report(worker: Worker) -> Json:
+    """An imaging DiagnosticReport (text-only code: no LOINC code for it is in the code table)."""
+    site = worker.injuries[0].body_site
+    return {
+        "resourceType": "DiagnosticReport",
+        "id": f"{worker.id}-dr-1",
+        "status": "final",
+        "code": text_concept(f"MRI of the {site.lower()}"),
+        "subject": {"reference": f"Patient/{worker.id}"},
+        "effectiveDateTime": f"{worker.injuries[0].onset}T14:00:00-07:00",
+        "issued": f"{worker.injuries[0].onset}T16:00:00-07:00",
+        "conclusion": "Synthetic report for the sandbox. Not a real person.",
     }

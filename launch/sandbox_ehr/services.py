@@ -11,6 +11,7 @@ from joserfc.jwk import RSAKey
 
 from .auth_store import AuthStore
 from .config import SandboxSettings
+from .token_recorder import TokenRecorder
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class SandboxServices:
     store: AuthStore
     signing_key: RSAKey
     oauth: AuthorizationServer
+    tokens_seen: TokenRecorder
 
 
 def services() -> SandboxServices:

@@ -15,7 +15,8 @@ from .services import services
 bp = Blueprint("smart_config", __name__)
 
 CAPABILITIES = [
-    "launch-ehr", "launch-standalone", "client-public", "sso-openid-connect",
+    "launch-ehr", "launch-standalone", "client-public", "client-confidential-symmetric",
+    "client-confidential-asymmetric", "sso-openid-connect",
     "context-banner", "context-style", "context-ehr-patient", "context-ehr-encounter",
     "context-standalone-patient", "permission-offline", "permission-patient",
     "permission-user", "permission-v1", "permission-v2",
@@ -24,6 +25,7 @@ SCOPES = [
     "openid", "fhirUser", "launch", "launch/patient", "offline_access", "online_access",
     "patient/*.rs", "patient/*.cruds", "patient/*.read", "patient/*.write",
     "user/*.rs", "user/*.cruds", "user/*.read", "user/*.write",
+    "system/DocumentReference.c", "system/ServiceRequest.rus", "system/Provenance.c",
 ]
 
 
@@ -35,10 +37,13 @@ def smart_configuration(settings: SandboxSettings) -> dict[str, Any]:
         "jwks_uri": f"{root}/oauth/jwks",
         "authorization_endpoint": f"{root}/oauth/authorize",
         "token_endpoint": f"{root}/oauth/token",
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "response_types_supported": ["code"],
         "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": ["none"],
+        "token_endpoint_auth_methods_supported": [
+            "none", "client_secret_basic", "client_secret_post", "private_key_jwt",
+        ],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
         "scopes_supported": SCOPES,
         "capabilities": CAPABILITIES,
     }

@@ -1,8 +1,9 @@
 """SMART configuration discovery: https://hl7.org/fhir/smart-app-launch/conformance.html.
 
 ``{iss}/.well-known/smart-configuration`` first; SMART v1 servers that lack it
-are read from the CapabilityStatement's ``oauth-uris`` extension. Results are
-cached per iss for a few minutes (a cache, not state: any worker may rebuild it).
+are read from the CapabilityStatement's ``oauth-uris`` extension. Relative
+endpoint URLs are resolved against the iss. Results are cached per iss for a
+few minutes (a cache, not state: any worker may rebuild it).
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from smart_app.errors import LaunchError
 from smart_app.http_pool import HttpPool
+from smart_app.smart.errors import DiscoveryFailed, EndpointUnreachable
 from smart_app.ttl_cache import TtlCache
 
 logger = logging.getLogger(__name__)
@@ -35,13 +36,16 @@ class SmartConfiguration:
     jwks_uri: str | None = None
     capabilities: frozenset[str] = frozenset()
     code_challenge_methods: frozenset[str] = frozenset()
+    grant_types: frozenset[str] = frozenset()
+    auth_methods: frozenset[str] = frozenset()
+    issuer_in_response: bool = False  # RFC 9207 authorization_response_iss_parameter_supported
 
 
 def smart_configuration_from_json(doc: Mapping[str, Any], iss: str) -> SmartConfiguration:
     """Validate a ``.well-known/smart-configuration`` document (SMART 2.2 §Metadata)."""
     methods = frozenset(_strings(doc.get("code_challenge_methods_supported")))
     if methods and "S256" not in methods:
-        raise LaunchError("This EHR does not support PKCE S256, which Second Opinion requires.")
+        raise DiscoveryFailed("This EHR does not support PKCE S256, which Second Opinion requires.")
     return SmartConfiguration(
         authorization_endpoint=_endpoint(doc.get("authorization_endpoint"), iss),
         token_endpoint=_endpoint(doc.get("token_endpoint"), iss),
@@ -49,6 +53,9 @@ def smart_configuration_from_json(doc: Mapping[str, Any], iss: str) -> SmartConf
         jwks_uri=_endpoint(doc["jwks_uri"], iss) if doc.get("jwks_uri") else None,
         capabilities=frozenset(_strings(doc.get("capabilities"))),
         code_challenge_methods=methods,
+        grant_types=frozenset(_strings(doc.get("grant_types_supported"))),
+        auth_methods=frozenset(_strings(doc.get("token_endpoint_auth_methods_supported"))),
+        issuer_in_response=doc.get("authorization_response_iss_parameter_supported") is True,
     )
 
 
@@ -65,7 +72,7 @@ def smart_configuration_from_capability_statement(
                 authorization_endpoint=_endpoint(uris.get("authorize"), iss),
                 token_endpoint=_endpoint(uris.get("token"), iss),
             )
-    raise LaunchError("This EHR does not advertise SMART on FHIR endpoints.")
+    raise DiscoveryFailed("This EHR does not advertise SMART on FHIR endpoints.")
 
 
 def _strings(value: object) -> list[str]:
@@ -73,13 +80,14 @@ def _strings(value: object) -> list[str]:
 
 
 def _endpoint(value: object, iss: str) -> str:
-    """An absolute URL, https unless the EHR itself is on this machine."""
-    if not isinstance(value, str):
-        raise LaunchError("This EHR's SMART configuration is incomplete.")
+    """An absolute URL (relative ones resolved against the iss), https unless on this machine."""
+    if not isinstance(value, str) or not value:
+        raise DiscoveryFailed("This EHR's SMART configuration is incomplete.")
+    value = urljoin(f"{iss.rstrip('/')}/", value)
     parts = urlsplit(value)
     loopback = urlsplit(iss).hostname in LOOPBACK_HOSTS and parts.hostname in LOOPBACK_HOSTS
     if not parts.netloc or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
-        raise LaunchError("This EHR's SMART configuration names an endpoint that is not secure.")
+        raise DiscoveryFailed("This EHR's SMART configuration names an endpoint that is not secure.")
     return value
 
 
@@ -100,18 +108,18 @@ class Discovery:
             return smart_configuration_from_json(doc, iss)
         metadata = self._get_json(f"{iss}/metadata", iss)
         if metadata is None:
-            raise LaunchError("This EHR does not publish a SMART configuration.")
+            raise DiscoveryFailed("This EHR does not publish a SMART configuration.")
         return smart_configuration_from_capability_statement(metadata, iss)
 
     def _get_json(self, url: str, iss: str) -> Mapping[str, Any] | None:
-        session = self._http.session_for(url)
+        session = self._http.for_url(url)
         try:
             response = session.get(
                 url, headers={"Accept": "application/json"}, timeout=self._http.timeout
             )
         except requests.RequestException as error:
             logger.warning("discovery.unreachable error=%s", type(error).__name__)
-            raise LaunchError("The EHR could not be reached to start the launch.") from error
+            raise EndpointUnreachable("The EHR could not be reached to start the launch.") from error
         if response.status_code in (404, 410):
             return None
         try:
@@ -120,5 +128,5 @@ class Discovery:
             doc = None
         if not isinstance(doc, dict):
             logger.warning("discovery.bad_response status=%s", response.status_code)
-            raise LaunchError("The EHR's SMART configuration could not be read.")
+            raise DiscoveryFailed("The EHR's SMART configuration could not be read.")
         return doc

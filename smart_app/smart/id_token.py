@@ -7,6 +7,7 @@ Verified against the EHR's JWKS (OpenID Connect Core §3.1.3.7): signature,
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,14 +17,15 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from smart_app.errors import LaunchError
 from smart_app.http_pool import HttpPool
+from smart_app.smart.errors import EndpointUnreachable, TokenInvalid
 from smart_app.ttl_cache import TtlCache
 
 logger = logging.getLogger(__name__)
 
 ALGORITHMS = ["RS256", "RS384", "ES256", "ES384"]
-FHIR_USER_TYPES = ("Practitioner", "PractitionerRole", "Patient", "RelatedPerson", "Person")
+PRACTITIONER_TYPES = ("Practitioner", "PractitionerRole")
+_USER = re.compile(r"(?P<type>[A-Z][A-Za-z]{1,63})/(?P<id>[A-Za-z0-9\-.]{1,64})")
 
 
 @dataclass(frozen=True)
@@ -52,18 +54,36 @@ def identity_from_id_token(
         registry.validate(token.claims)
     except (JoseError, ValueError) as error:
         logger.warning("id_token.invalid error=%s", type(error).__name__)
-        raise LaunchError("The EHR's identity token could not be verified.") from error
+        raise TokenInvalid("The EHR's identity token could not be verified.") from error
     return Identity(subject=str(token.claims["sub"]), fhir_user=_fhir_user(token.claims))
 
 
 def _fhir_user(claims: Mapping[str, Any]) -> str:
     value = claims.get("fhirUser")
-    if not isinstance(value, str) or not any(f"{t}/" in value for t in FHIR_USER_TYPES):
-        raise LaunchError(
-            "The EHR did not say which practitioner you are.",
-            "Second Opinion needs the fhirUser claim (scopes openid fhirUser).",
-        )
+    if not isinstance(value, str) or not value:
+        raise UserNotSupported("The identity token has no fhirUser claim.")
     return value
+
+
+class UserNotSupported(TokenInvalid):
+    """The fhirUser is missing, on another server, or not a practitioner."""
+
+
+def practitioner_reference(fhir_user: str, fhir_base: str) -> str:
+    """``Practitioner/id`` or ``PractitionerRole/id`` on the launch's own FHIR server, else refused.
+
+    fhirUser is "an absolute URL ... or relative to the FHIR server base URL"
+    (scopes-and-launch-context.html#scopes-for-requesting-fhiruser); absolute
+    ones must sit on the launch's server, so another server cannot name the requester.
+    """
+    base = fhir_base.rstrip("/") + "/"
+    relative = fhir_user.removeprefix(base) if fhir_user.startswith(base) else fhir_user
+    match = _USER.fullmatch(relative)
+    if match is None:
+        raise UserNotSupported("The fhirUser is not a resource on this EHR's FHIR server.")
+    if match["type"] not in PRACTITIONER_TYPES:
+        raise UserNotSupported(f"The fhirUser is a {match['type']}, not a practitioner.")
+    return relative
 
 
 class KeySets:
@@ -79,9 +99,9 @@ class KeySets:
 
     def _fetch(self, jwks_uri: str) -> KeySet:
         try:
-            response = self._http.session_for(jwks_uri).get(jwks_uri, timeout=self._http.timeout)
+            response = self._http.for_url(jwks_uri).get(jwks_uri, timeout=self._http.timeout)
             response.raise_for_status()
             return KeySet.import_key_set(response.json())
         except (requests.RequestException, ValueError, JoseError) as error:
             logger.warning("jwks.unavailable error=%s", type(error).__name__)
-            raise LaunchError("The EHR's signing keys could not be read.") from error
+            raise EndpointUnreachable("The EHR's signing keys could not be read.") from error

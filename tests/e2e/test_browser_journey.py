@@ -2,45 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from datetime import date, timedelta
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from smart_app.config import Settings
 from tests.sandbox_server import Sandbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_app")]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    opened = context.new_page()
-    opened.set_default_timeout(20_000)
-    yield opened
-    context.close()
+def _in_days(days: int) -> str:
+    return (date.today() + timedelta(days=days)).isoformat()
 
 
 def test_an_atp_sends_a_second_opinion_referral(
@@ -58,7 +32,9 @@ def test_an_atp_sends_a_second_opinion_referral(
     page.get_by_role("button", name="Add question").click()
     page.get_by_label("Question 2", exact=True).fill("What treatment would move her toward MMI?")
     page.get_by_label("Visit type").select_option(label="Telehealth")
-    physician = page.get_by_label("Second-opinion physician")
+    page.get_by_label("First day").fill(_in_days(1))
+    page.get_by_label("Last day").fill(_in_days(30))
+    physician = page.get_by_label("Physician", exact=True)
     first_allowed = physician.locator("option:not([disabled]):not([value=''])").first
     physician.select_option(first_allowed.get_attribute("value"))
     page.get_by_role("button", name="Send referral").click()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
-from tests.pages import browser_session, form_fields, launch_from_ehr
+from tests.pages import browser_session, form_fields, launch_from_ehr, launch_key
 from tests.sandbox_server import Sandbox
 
 pytestmark = pytest.mark.usefixtures("live_app")
@@ -100,7 +101,7 @@ def test_an_error_from_the_ehr_is_explained(sandbox: Sandbox, live_app: str) -> 
 
 
 def test_compose_without_a_session_asks_for_a_launch(live_app: str) -> None:
-    answer = requests.get(f"{live_app}/compose", timeout=30)
+    answer = requests.get(f"{live_app}/l/{'a' * 32}/compose", timeout=30)
     assert answer.status_code == 401 and "launch Second Opinion from there" in answer.text
 
 
@@ -112,11 +113,11 @@ def test_pages_carry_strict_headers_and_a_server_side_session(sandbox: Sandbox) 
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Referrer-Policy"] == "no-referrer"
     assert headers["Cache-Control"] == "no-store"
-    [set_cookie] = [r.headers["Set-Cookie"] for r in page.history if "Set-Cookie" in r.headers]
-    value = set_cookie.split(";", 1)[0].split("=", 1)[1]
-    assert "HttpOnly" in set_cookie
+    pending, renewed = [r.headers["Set-Cookie"] for r in page.history if "Set-Cookie" in r.headers]
+    value = renewed.split(";", 1)[0].split("=", 1)[1]
+    assert "HttpOnly" in renewed and pending.split("=", 1)[0] == renewed.split("=", 1)[0]
     assert "access_token" not in page.text and "." not in value  # opaque, not a JWT
-    assert list(browser.cookies.keys()) == ["__Host-so_session"]
+    assert list(browser.cookies.keys()) == [f"__Host-so_{launch_key(page.url)}"]
 
 
 def test_the_session_cookie_is_secure_host_locked_and_http_only(sandbox: Sandbox, live_app: str) -> None:
@@ -124,7 +125,7 @@ def test_the_session_cookie_is_secure_host_locked_and_http_only(sandbox: Sandbox
                           allow_redirects=False, timeout=30)
     assert answer.status_code == 302
     cookie = answer.headers["Set-Cookie"]
-    assert cookie.startswith("__Host-so_session=")
+    assert re.match(r"__Host-so_[0-9a-f]{32}=", cookie)
     for attribute in ("Secure", "HttpOnly", "SameSite=Lax", "Path=/"):
         assert attribute in cookie
 
@@ -138,7 +139,7 @@ def test_standalone_launch_lets_the_user_pick_the_patient_in_the_ehr(sandbox: Sa
     assert "Sign in to the sandbox EHR" in sign_in.text
     page = browser.post(sign_in.url, data={"practitioner": "atp-2", "patient": "wc-3", "decision": "allow"},
                         timeout=30)
-    assert page.status_code == 200 and page.url.endswith("/compose")
+    assert page.status_code == 200 and re.search(r"/l/[0-9a-f]{32}/compose$", page.url)
     assert form_fields(page.text).hidden["patient"] == "Patient/wc-3"
 
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
-import requests
 from flask import Flask
 
 from fhir_mappings.service_request import questions_from_service_request
 from smart_app.config import Settings
-from smart_app.store import LaunchSession, token_hash
-from tests.pages import form_fields, launch_from_ehr, referral_form
+from smart_app.store import Launch
+from tests.pages import fhir_calls_during_launch, form_fields, launch_from_ehr, launch_key, referral_form
 from tests.sandbox_server import Sandbox
+from tests.us_core import us_core_problems
 
 pytestmark = pytest.mark.usefixtures("live_app")
 
@@ -36,7 +37,10 @@ def _service_requests(
         )
         .json()
     )
-    return [e["resource"] for e in bundle.get("entry", [])]
+    found = [e["resource"] for e in bundle.get("entry", [])]
+    for resource in found:  # every ServiceRequest the tests produce meets US Core
+        assert us_core_problems(resource, {"encounter"}) == []
+    return found
 
 
 def test_the_launch_opens_the_compose_page_with_the_patient(sandbox: Sandbox) -> None:
@@ -49,7 +53,7 @@ def test_the_launch_opens_the_compose_page_with_the_patient(sandbox: Sandbox) ->
         "Visit type",
         "In person",
         "Telehealth",
-        "Record review",
+        "Medical record review",
         "Second-opinion physician",
         "Send referral",
     ):
@@ -150,21 +154,12 @@ def test_add_question_keeps_the_answers(sandbox: Sandbox) -> None:
     assert "Question 2" in answer.text
 
 
-def test_a_heavy_chart_costs_one_batch_and_its_pages(sandbox: Sandbox, flask_app: Flask) -> None:
-    calls: list[str] = []
-    http = flask_app.extensions["second_opinion"].http.session_for(sandbox.fhir_base)
-
-    def count(response: requests.Response, *args: object, **kwargs: object) -> None:
-        if "/fhir" in response.url:
-            calls.append(response.request.method or "")
-
-    http.hooks["response"].append(count)
-    try:
-        _, page = launch_from_ehr(sandbox, patient="wc-6")
-    finally:
-        http.hooks["response"].remove(count)
+def test_a_heavy_chart_costs_one_batch(sandbox: Sandbox, flask_app: Flask) -> None:
+    http = flask_app.extensions["second_opinion"].http.for_url(sandbox.fhir_base)
+    page, calls = fhir_calls_during_launch(sandbox, http, "wc-6")
     assert len(form_fields(page.text).checkboxes["reason"]) == 320
-    assert calls == ["POST", "GET", "GET", "GET"]  # the batch, then three `next` pages of 100
+    assert calls == ["POST"]  # one batch, with a page size that holds the whole chart
+    assert "conditions-partial" not in page.text
 
 
 def test_no_phi_or_secret_reaches_the_logs(
@@ -190,8 +185,8 @@ def test_when_the_ehr_refuses_the_send_nothing_typed_is_lost(
 ) -> None:
     browser, page = launch_from_ehr(sandbox, patient="wc-4")
     store = flask_app.extensions["second_opinion"].store
-    with store.session() as db:  # the EHR will now answer 401, as for an expired or revoked token
-        row = db.get(LaunchSession, token_hash(next(iter(browser.cookies.values()))))
+    with store.transaction() as db:  # the EHR will now answer 401, as for an expired or revoked token
+        row = db.get(Launch, launch_key(page.url))
         row.access_token = "revoked"
     data = referral_form(page.text, question=["Is a repeat MRI warranted?"])
     answer = browser.post(page.url.replace("/compose", "/referrals"), data=data, timeout=30)
@@ -199,3 +194,11 @@ def test_when_the_ehr_refuses_the_send_nothing_typed_is_lost(
     assert "Nothing was sent" in answer.text and "Is a repeat MRI warranted?" in answer.text
     assert form_fields(answer.text).hidden["referral_id"] == data["referral_id"]
     assert _service_requests(sandbox, app_settings, str(data["referral_id"])) == []
+
+
+def test_the_compose_page_links_to_all_the_atps_referrals(sandbox: Sandbox) -> None:
+    browser, page = launch_from_ehr(sandbox)
+    prefix = page.url.rsplit("/compose", 1)[0]
+    assert f'href="{urlsplit(prefix).path}/referrals"' in page.text
+    listing = browser.get(f"{prefix}/referrals", timeout=30)
+    assert listing.status_code == 200

@@ -1,4 +1,4 @@
-"""Smoke test of the sandbox EHR semantics the app relies on (DESIGN.md §6): sekmet's REST
+"""Smoke test of the sandbox EHR semantics the app relies on (launch/README.md): sekmet's REST
 behaviour, our SMART authorization server, and the scope gateway in front of the EHR.
 """
 

@@ -1,4 +1,4 @@
-"""fhir_mappings stays pure (STYLE.md "Layout") and smart_app never imports the sandbox."""
+"""fhir_mappings stays pure (README.md "Layout") and smart_app never imports the sandbox."""
 
 import ast
 from pathlib import Path
@@ -17,7 +17,9 @@ ALLOWED_STDLIB = frozenset(
         "itertools",
         "re",
         "typing",
+        "unicodedata",
         "urllib.parse",
+        "xml.etree.ElementTree",
     }
 )
 ALLOWED_PREFIXES = ("fhir.resources.R4B", "fhir_mappings")
@@ -116,3 +118,19 @@ def test_the_sandbox_check_ignores_relative_and_lookalike_imports() -> None:
         "launch.registrations",
         "sandbox_ehr",
     ]
+
+
+def test_nothing_in_the_repository_cites_files_outside_it() -> None:
+    """Code and docs cite docs/fhir-mapping.md and docs/domain-rules.md, never notes kept elsewhere."""
+    outside = ("CODES" + ".md", "DESIGN" + " §", "DESIGN" + ".md", "../" + "shared", "/work/" + "shared")
+    skip = {".git", ".venv", ".tools", ".data", "node_modules", "__pycache__"}
+    offenders = [
+        f"{path.relative_to(ROOT)}: {needle}"
+        for path in ROOT.rglob("*")
+        if path.is_file()
+        and not skip.intersection(path.relative_to(ROOT).parts)
+        and path.suffix in {".py", ".md", ".toml", ".html", ".css", ".sh", ".json", ".txt"}
+        for needle in outside
+        if needle in path.read_text(encoding="utf-8", errors="replace")
+    ]
+    assert offenders == []

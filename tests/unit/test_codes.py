@@ -1,4 +1,4 @@
-"""The code tables of codes.py against CODES.md."""
+"""The code tables of codes.py against docs/fhir-mapping.md."""
 
 from fhir_mappings.codes import (
     ACCREDITATION_DISPLAY,

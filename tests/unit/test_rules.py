@@ -1,4 +1,4 @@
-"""Domain rules (DESIGN §4): questions, related clinics, the IME guard."""
+"""Domain rules (docs/domain-rules.md): questions, related clinics, the IME guard."""
 
 import pytest
 
@@ -45,7 +45,9 @@ def test_validate_questions_refuses(raw: list[str], message: str) -> None:
 
 def test_validate_questions_limits_are_inclusive() -> None:
     assert len(validate_questions(["q"] * 20)) == 20
-    assert validate_questions(["x" * 2000]) == ("x" * 2000,)
+    assert validate_questions(["x" * 1000]) == ("x" * 1000,)
+    with pytest.raises(ReferralRuleError, match="too long"):
+        validate_questions(["x" * 1001])
 
 
 SYSTEM = Clinic("Organization/system", "Front Range Health")
@@ -128,12 +130,15 @@ def test_clinics_mapping_completes_the_physicians_clinic() -> None:
         ("The insurer's IME says MMI was reached; do you agree?", "An IME is requested"),
         ("The adjuster disputes MMI: has she reached MMI?", "A dispute about MMI"),
         ("The parties disagree on maximum medical improvement.", "A dispute about MMI"),
+        ("Is the back injury work related, for the hearing next month?", "An opinion on causation"),
+        ("Please address causation for the pending litigation.", "An opinion on causation"),
     ],
 )
 def test_ime_matters_are_warned(question: str, topic: str) -> None:
     warnings = ime_warnings(["Is the diagnosis correct?", question])
     assert any(warning.startswith(topic) for warning in warnings)
     assert warnings[-1] == IME_DIFFERENCE
+    assert all("You might ask instead:" in warning for warning in warnings[:-1])
     assert "insurer, the employer or an attorney" in IME_DIFFERENCE
     assert "you keep the patient's care" in IME_DIFFERENCE
 

@@ -1,4 +1,4 @@
-"""The ServiceRequest of DESIGN §3: exact codes from CODES.md, notes, narrative, validation."""
+"""The ServiceRequest of docs/fhir-mapping.md: exact codes, notes, narrative, validation."""
 
 import json
 import xml.etree.ElementTree as ElementTree
@@ -113,7 +113,9 @@ def test_shape_of_design_section_3() -> None:
     assert resource["reasonReference"] == [
         {"reference": "Condition/c1", "display": "Sprain of right knee"}
     ]
-    assert resource["insurance"] == [{"reference": "Coverage/cov1"}]
+    assert resource["insurance"] == [
+        {"reference": "Coverage/cov1", "display": "Workers' compensation"}
+    ]
     assert resource["authoredOn"] == "2025-03-04T09:30:00-07:00"
     assert [d["text"] for d in resource["orderDetail"]] == [
         "Opinion only: no transfer of care, no co-management",

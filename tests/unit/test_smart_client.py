@@ -11,13 +11,13 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-from smart_app.errors import LaunchError
 from smart_app.smart.authorize import authorization_request, s256_challenge
 from smart_app.smart.discovery import (
     smart_configuration_from_capability_statement,
     smart_configuration_from_json,
 )
-from smart_app.smart.id_token import identity_from_id_token
+from smart_app.smart.errors import SmartError
+from smart_app.smart.id_token import UserNotSupported, identity_from_id_token, practitioner_reference
 from smart_app.smart.scopes import parse_scope, permits
 from smart_app.smart.token import token_response_from_json
 
@@ -82,7 +82,7 @@ def test_two_requests_never_share_state_or_verifier() -> None:
 
 
 def test_discovery_refuses_an_ehr_without_s256() -> None:
-    with pytest.raises(LaunchError, match="S256"):
+    with pytest.raises(SmartError, match="S256"):
         smart_configuration_from_json(
             {**WELL_KNOWN, "code_challenge_methods_supported": ["plain"]}, ISS
         )
@@ -90,7 +90,7 @@ def test_discovery_refuses_an_ehr_without_s256() -> None:
 
 def test_discovery_refuses_plain_http_endpoints_for_a_remote_ehr() -> None:
     doc = {**WELL_KNOWN, "token_endpoint": "http://ehr.example.org/oauth/token"}
-    with pytest.raises(LaunchError, match="not secure"):
+    with pytest.raises(SmartError, match="not secure"):
         smart_configuration_from_json(doc, ISS)
 
 
@@ -195,7 +195,7 @@ def test_token_response_keeps_the_launch_context() -> None:
     "doc", [{}, {"access_token": "a", "token_type": "mac"}, {"access_token": ""}]
 )
 def test_token_response_without_a_bearer_token_is_refused(doc: dict[str, Any]) -> None:
-    with pytest.raises(LaunchError):
+    with pytest.raises(SmartError):
         token_response_from_json(doc, datetime(2026, 1, 1, tzinfo=UTC))
 
 
@@ -235,11 +235,10 @@ def test_id_token_yields_fhir_user() -> None:
         {"nonce": "replayed"},
         {"exp": int(time.time()) - 3600},
         {"fhirUser": None},
-        {"fhirUser": "Device/1"},
     ],
 )
 def test_id_token_is_refused_when_a_claim_is_wrong(overrides: dict[str, Any]) -> None:
-    with pytest.raises(LaunchError):
+    with pytest.raises(SmartError):
         identity_from_id_token(
             _id_token(**overrides), KEYS, issuer=ISS, client_id="so", nonce="n1", now=time.time()
         )
@@ -259,7 +258,29 @@ def test_id_token_signed_by_another_key_is_refused() -> None:
         },
         other,
     )
-    with pytest.raises(LaunchError):
+    with pytest.raises(SmartError):
         identity_from_id_token(
             forged, KEYS, issuer=ISS, client_id="so", nonce="n1", now=time.time()
         )
+
+
+@pytest.mark.parametrize(
+    "fhir_user",
+    [
+        "http://evil.example/fhir/Practitioner/x",  # signed, but on another server
+        f"{ISS}/Patient/wc-1",
+        f"{ISS}/RelatedPerson/r1",
+        "Device/1",
+        f"{ISS}/Practitioner/atp-1\n",  # a trailing newline is not an id
+        f"{ISS}/Practitioner/",
+        "not a reference",
+    ],
+)
+def test_fhir_user_must_be_a_practitioner_on_the_launch_server(fhir_user: str) -> None:
+    with pytest.raises(UserNotSupported):
+        practitioner_reference(fhir_user, ISS)
+
+
+def test_fhir_user_absolute_or_relative_on_the_launch_server() -> None:
+    assert practitioner_reference(f"{ISS}/Practitioner/atp-1", ISS) == "Practitioner/atp-1"
+    assert practitioner_reference("PractitionerRole/r-1", ISS) == "PractitionerRole/r-1"

@@ -1,0 +1,56 @@
+"""What the granted scopes let Second Opinion do, in capability names the views and pages use.
+
+The EHR may grant less than the app asked for (scopes-and-launch-context.html:
+"the app SHOULD inspect the granted scopes"). Both v1 (``.read``/``.write``)
+and v2 (``.cruds``) forms are understood by ``smart.scopes.permits``; an empty
+``scope`` in the token response means "as requested" (RFC 6749 §5.1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from smart_app.smart.scopes import permits
+
+
+@dataclass(frozen=True)
+class Capability:
+    """One thing the app does, the scope it needs, and what a person is told without it."""
+
+    name: str
+    resource_type: str
+    permissions: str  # v2 letters the capability needs
+    missing: str  # plain words: what the ATP cannot do, and what follows
+
+
+CAPABILITIES = (
+    Capability("patient", "Patient", "r",
+               "The EHR did not let Second Opinion read this patient's record (Patient)."),
+    Capability("directory", "PractitionerRole", "s",
+               "The EHR did not let Second Opinion read the physician directory (PractitionerRole)."),
+    Capability("conditions", "Condition", "s",
+               "The EHR did not let Second Opinion read this patient's conditions, so none can be "
+               "chosen as the reason for referral. Name the work-related conditions in your questions."),
+    Capability("coverage", "Coverage", "s",
+               "The EHR did not let Second Opinion read this patient's coverage, so the workers' "
+               "compensation claim is not shown. Check the claim in the EHR."),
+    Capability("send", "ServiceRequest", "c",
+               "The EHR did not give Second Opinion permission to create referrals (ServiceRequest) "
+               "for this patient, so a referral cannot be sent from here. Ask your EHR administrator "
+               "for that permission, then launch Second Opinion again."),
+    Capability("confirm", "ServiceRequest", "s",
+               "The EHR did not let Second Opinion read referrals back (ServiceRequest), so the "
+               "confirmation cannot show what the EHR holds."),
+)
+BY_NAME = {c.name: c for c in CAPABILITIES}
+ESSENTIAL = ("patient", "directory")  # without these there is no form to show
+
+
+def granted_capabilities(granted_scope: str) -> frozenset[str]:
+    """The names of the capabilities the space-separated granted scope allows."""
+    return frozenset(c.name for c in CAPABILITIES if permits(granted_scope, c.resource_type, c.permissions))
+
+
+def missing_notices(granted: frozenset[str], names: tuple[str, ...]) -> list[str]:
+    """Plain-words notices for the capabilities among ``names`` that were not granted."""
+    return [BY_NAME[name].missing for name in names if name not in granted]

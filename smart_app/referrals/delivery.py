@@ -1,0 +1,280 @@
+"""Deliver claimed referrals to the receiving clinic and follow their Task until it is done.
+
+At-least-once: a delivery is retried until the clinic answers 2xx; the Bundle's
+conditional creates make a repeat find the first write (exactly-once in effect).
+408, 429, 5xx, timeouts and unreachable servers are transient (exponential backoff
+with jitter, ``Retry-After`` honoured); any other 4xx is permanent: the row goes to
+the dead letters with a reason in plain words and waits for the ATP's "Try again".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from fhir_mappings.bundle import resources_from_bundle
+from fhir_mappings.service_request import identifier_search_from_referral_id
+from fhir_mappings.task import TaskState, status_display_from_code, task_state_from_task
+from fhir_mappings.transaction import task_id_from_transaction_response
+from smart_app.chart.fhir_client import FhirClient
+from smart_app.http_pool import HttpPool
+from smart_app.keys import KeyRing
+from smart_app.referrals.filing import Filing
+from smart_app.referrals.outbox import (
+    DEFAULT_PACING,
+    Claimed,
+    Outbox,
+    Pacing,
+    backoff_seconds,
+    poll_seconds,
+)
+from smart_app.referrals.receivers import Receiver
+from smart_app.smart.backend_services import (
+    BackendClient,
+    BackendTokenError,
+    BackendTokens,
+    retry_after_seconds,
+)
+from smart_app.smart.client_assertion import SigningKey
+
+logger = logging.getLogger(__name__)
+
+FHIR_JSON = "application/fhir+json"
+TRANSIENT_STATUSES = frozenset({408, 429})
+MAX_RETRY_AFTER_SECONDS = 3600.0
+
+
+class DeliveryFailed(Exception):
+    """The clinic did not take the request; ``transient`` says whether to try again later."""
+
+    def __init__(self, message: str, *, transient: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message, self.transient, self.retry_after = message, transient, retry_after
+
+
+@dataclass(frozen=True)
+class Clinic:
+    """One receiving server as the worker talks to it."""
+
+    receiver: Receiver
+    client: BackendClient
+
+
+class Deliverer:
+    """One worker's loop body: claim due rows, deliver or poll each, record the outcome."""
+
+    def __init__(
+        self,
+        *,
+        outbox: Outbox,
+        receivers: Mapping[str, Receiver],
+        keys: KeyRing,
+        tokens: BackendTokens,
+        http: HttpPool,
+        namespace: str,
+        worker: str,
+        clock: Callable[[], datetime],
+        ehr_backends: Mapping[str, BackendClient] | None = None,
+        filing: Filing | None = None,
+        pacing: Pacing = DEFAULT_PACING,
+    ) -> None:
+        self._outbox, self._receivers, self._keys = outbox, receivers, keys
+        self._tokens, self._http, self._ns = tokens, http, namespace
+        self._worker, self._clock = worker, clock
+        self._ehr_backends, self._filing, self._pacing = ehr_backends or {}, filing, pacing
+
+    def run_once(self, limit: int = 10) -> int:
+        """Process every due row this worker can claim now; the number processed."""
+        claims = self._outbox.claim(self._worker, self._clock(), limit)
+        for claim in claims:
+            self._process(claim)
+        return len(claims)
+
+    def _process(self, claim: Claimed) -> None:
+        clinic = self._clinic(claim.receiver_url)
+        if clinic is None:
+            self._dead(claim, "The receiving clinic's address is no longer registered with Second Opinion.")
+            return
+        try:
+            if claim.state == "pending":
+                self._deliver(claim, clinic)
+            else:
+                self._track(claim, clinic)
+        except DeliveryFailed as failure:
+            if failure.transient:
+                self._later(claim, failure)
+            else:
+                self._dead(claim, failure.message)
+
+    def _deliver(self, claim: Claimed, clinic: Clinic) -> None:
+        """POST the transaction Bundle (https://hl7.org/fhir/R4/http.html#transaction)."""
+        body = self._fhir(clinic, "POST", clinic.receiver.base_url, claim.payload)
+        task_id = task_id_from_transaction_response(body)
+        now = self._clock()
+        self._outbox.record(
+            claim, self._worker, now, ("delivered", None),
+            state="sent", task_id=task_id, task_status="requested", attempts=claim.attempts + 1,
+            polls=0, last_error=None, next_attempt_at=now + timedelta(seconds=poll_seconds(0, self._pacing)),
+        )  # fmt: skip
+        logger.info("referral.delivered id=%s attempts=%s", claim.id, claim.attempts + 1)
+
+    def _track(self, claim: Claimed, clinic: Clinic) -> None:
+        """Poll the Task; record a change once, fetch the opinion when it is completed."""
+        base = clinic.receiver.base_url
+        if claim.task_id:
+            task = self._fhir(clinic, "GET", f"{base}/Task/{claim.task_id}", None)
+        else:  # the transaction response named no Task: find it by our identifier
+            task = self._task_by_identifier(clinic, claim.id)
+        state = task_state_from_task(task, self._ns)
+        now = self._clock()
+        changed = state.status != claim.task_status
+        event = ("status", _status_text(state)) if changed else None
+        polls = 0 if changed else claim.polls + 1
+        values: dict[str, Any] = {"task_status": state.status, "polls": polls, "last_error": None}
+        values["task_id"] = state.task_id or claim.task_id
+        if state.final:
+            values.update(state="closed", result_json=json.dumps(self._result(clinic, state)))
+            values.update(filing="awaiting-launch")
+        else:
+            values["next_attempt_at"] = now + timedelta(seconds=poll_seconds(polls, self._pacing))
+        self._outbox.record(claim, self._worker, now, event, **values)
+        if changed:
+            logger.info("referral.status id=%s status=%s", claim.id, state.status)
+        if state.final:
+            self._file_by_backend(claim)
+
+    def _file_by_backend(self, claim: Claimed) -> None:
+        """File at once where the EHR's registration names a Backend Services client."""
+        backend = self._ehr_backends.get(claim.iss)
+        if backend is None or self._filing is None:
+            return  # filed with the ATP's token at their next launch
+        try:
+            token = self._tokens.token(backend)
+        except BackendTokenError:
+            logger.warning("opinion.backend_token_failed id=%s", claim.id)
+            return
+        client = FhirClient(self._http.for_url(claim.iss), claim.iss, token, self._http.timeout)
+        self._filing.file(client, claim.id)
+
+    def _task_by_identifier(self, clinic: Clinic, referral_id: str) -> dict[str, Any]:
+        """``GET [base]/Task?identifier={ns}/sid/referral|<id>`` (the contract's polling search)."""
+        token = quote(identifier_search_from_referral_id(referral_id, self._ns), safe="")
+        bundle = self._fhir(clinic, "GET", f"{clinic.receiver.base_url}/Task?identifier={token}", None)
+        tasks = [r for r in resources_from_bundle(bundle) if r.get("resourceType") == "Task"]
+        if not tasks:
+            raise DeliveryFailed(
+                "The receiving clinic does not show the referral's task yet.", transient=True
+            )
+        return tasks[0]
+
+    def _result(self, clinic: Clinic, state: TaskState) -> dict[str, Any]:
+        """What the ATP's page shows: answers in order, the reason, the opinion letter."""
+        result: dict[str, Any] = {
+            "status": state.status,
+            "reason": state.reason,
+            "answers": list(state.answers),
+        }
+        if state.opinion and state.opinion.startswith("DocumentReference/"):
+            document = self._fhir(clinic, "GET", f"{clinic.receiver.base_url}/{state.opinion}", None)
+            attachments = [c.get("attachment") or {} for c in document.get("content") or []]
+            if attachments:
+                result["opinion"] = {k: attachments[0].get(k) for k in ("contentType", "data", "title")}
+        return result
+
+    def _fhir(self, clinic: Clinic, method: str, url: str, body: Any) -> dict[str, Any]:
+        """One call with the Backend Services token; failures become DeliveryFailed."""
+        try:
+            token = self._tokens.token(clinic.client)
+        except BackendTokenError as error:
+            message = f"Signing in to the receiving clinic failed: {error.message}"
+            raise DeliveryFailed(message, transient=error.transient, retry_after=error.retry_after) from error
+        headers = {"Authorization": f"Bearer {token}", "Accept": FHIR_JSON, "Content-Type": FHIR_JSON}
+        try:
+            response = self._http.for_url(url).request(
+                method, url, json=body, headers=headers, timeout=self._http.timeout
+            )
+        except requests.Timeout as error:
+            raise DeliveryFailed("The receiving clinic did not answer in time.", transient=True) from error
+        except requests.RequestException as error:
+            raise DeliveryFailed("The receiving clinic could not be reached.", transient=True) from error
+        if response.status_code == 401:
+            self._tokens.forget(clinic.client)  # expired or revoked: the next try gets a new one
+            raise DeliveryFailed(
+                "The receiving clinic asked Second Opinion to sign in again.", transient=True
+            )
+        _raise_for_status(response)
+        try:
+            parsed = response.json()
+        except ValueError as error:
+            raise DeliveryFailed(
+                "The receiving clinic's answer could not be read.", transient=True
+            ) from error
+        if not isinstance(parsed, dict):
+            raise DeliveryFailed("The receiving clinic's answer could not be read.", transient=True)
+        return parsed
+
+    def _clinic(self, receiver_url: str) -> Clinic | None:
+        receiver = self._receivers.get(receiver_url)
+        key = _key(self._keys, receiver.kid) if receiver else None
+        if receiver is None or key is None:
+            return None
+        client = BackendClient(receiver.base_url, receiver.client_id, receiver.scopes, key)
+        return Clinic(receiver, client)
+
+    def _later(self, claim: Claimed, failure: DeliveryFailed) -> None:
+        wait = backoff_seconds(claim.attempts, self._pacing)
+        if failure.retry_after is not None:
+            wait = max(wait, min(failure.retry_after, MAX_RETRY_AFTER_SECONDS))
+        now = self._clock()
+        self._outbox.record(
+            claim, self._worker, now, ("retry", failure.message),
+            attempts=claim.attempts + 1, last_error=failure.message,
+            next_attempt_at=now + timedelta(seconds=wait),
+        )  # fmt: skip
+        logger.info("referral.retry id=%s attempts=%s wait=%.1f", claim.id, claim.attempts + 1, wait)
+
+    def _dead(self, claim: Claimed, message: str) -> None:
+        now = self._clock()
+        self._outbox.record(
+            claim, self._worker, now, ("failed", message),
+            state="dead", attempts=claim.attempts + 1, last_error=message,
+        )  # fmt: skip
+        logger.warning("referral.dead_letter id=%s", claim.id)
+
+
+def _key(keys: KeyRing, kid: str | None) -> SigningKey | None:
+    if kid is None:
+        return keys.current
+    return next((k for k in keys.keys if k.kid == kid), None)
+
+
+def _status_text(state: TaskState) -> str:
+    text = status_display_from_code(state.status)
+    return f"{text}: {state.reason}" if state.reason else text
+
+
+def _raise_for_status(response: requests.Response) -> None:
+    """408, 429 and 5xx are worth retrying (RFC 9110 §15.5.9, RFC 6585 §4); other 4xx are not."""
+    status = response.status_code
+    if status < 400:
+        return
+    logger.info("fhir.refused status=%s", status)
+    if status in TRANSIENT_STATUSES or status >= 500:
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+        raise DeliveryFailed(
+            f"The receiving clinic was busy or had a problem (HTTP {status}).",
+            transient=True,
+            retry_after=retry_after,
+        )
+    if status == 403:
+        raise DeliveryFailed(
+            "The receiving clinic does not allow Second Opinion to send this (HTTP 403).", transient=False
+        )
+    raise DeliveryFailed(f"The receiving clinic refused the referral (HTTP {status}).", transient=False)

@@ -1,0 +1,44 @@
+"""Write a referral to the EHR: the ServiceRequest and its Provenance in one transaction.
+
+The ServiceRequest is a conditional create on our identifier, so a retry finds the first
+one (https://hl7.org/fhir/R4/http.html#ccreate); the Provenance targets it through its
+urn:uuid fullUrl, which the EHR resolves (https://hl7.org/fhir/R4/bundle.html#references).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fhir_mappings.bundle import BatchEntryResponse, transaction_from_creates
+from fhir_mappings.domain import Referral
+from fhir_mappings.errors import MappingError
+from fhir_mappings.provenance import provenance_from_write
+from fhir_mappings.reference import reference_from_url
+from fhir_mappings.service_request import if_none_exist_from_referral, service_request_from_referral
+from smart_app.errors import EhrError
+
+
+def referral_transaction(referral: Referral, ns: str) -> dict[str, Any]:
+    """The transaction Bundle: the ServiceRequest (conditional on our identifier), then its Provenance."""
+    service_request = service_request_from_referral(referral, ns)
+    full_url = f"urn:uuid:{uuid.uuid4()}"
+    provenance = provenance_from_write(full_url, referral.requester, service_request["authoredOn"], ns)
+    return transaction_from_creates(
+        [
+            (full_url, service_request, if_none_exist_from_referral(referral, ns)),
+            (f"urn:uuid:{uuid.uuid4()}", provenance, None),
+        ]
+    )
+
+
+def service_request_id_from_entries(entries: list[BatchEntryResponse]) -> str:
+    """The ServiceRequest's id from the transaction-response (one entry per request, in order)."""
+    if len(entries) != 2 or entries[0].status >= 400:
+        raise EhrError("The EHR's answer did not match the referral it was sent.")
+    if entries[0].resource and isinstance(entries[0].resource.get("id"), str):
+        return str(entries[0].resource["id"])
+    try:
+        return reference_from_url(entries[0].location or "").split("/", 1)[1]
+    except MappingError as error:
+        raise EhrError("The EHR did not say where it stored the referral.") from error

@@ -1,0 +1,191 @@
+"""The delivery outbox: one row per referral, claimed by one worker at a time, never lost.
+
+A worker claims due rows with a lease (``claimed_until``); on PostgreSQL the claim
+also uses ``SELECT … FOR UPDATE SKIP LOCKED`` so that concurrent workers never wait
+on each other's rows (https://www.postgresql.org/docs/current/sql-select.html#SQL-FOR-UPDATE-SHARE).
+A worker killed mid-delivery loses nothing: its lease runs out and another worker
+delivers again; conditional creates at the receiver make the repeat harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from smart_app.store import DeliveryEvent, DeliveryRecord, Store
+
+LEASE = timedelta(seconds=60)
+ACTIVE_STATES = ("pending", "sent")
+_JITTER = random.Random()
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """How long to wait: before retrying a failed delivery, and between polls of a Task."""
+
+    backoff_base: float = 2.0
+    backoff_cap: float = 600.0
+    poll_base: float = 2.0
+    poll_cap: float = 300.0
+
+
+DEFAULT_PACING = Pacing()
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """What the send step knows when it enqueues a delivery."""
+
+    referral_id: str
+    iss: str
+    fhir_user: str
+    service_request_id: str
+    patient_reference: str
+    summary: dict[str, Any]
+    receiver_url: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed row, detached from its database session."""
+
+    id: str
+    state: str
+    iss: str
+    receiver_url: str
+    payload: dict[str, Any]
+    task_id: str | None
+    task_status: str | None
+    attempts: int
+    polls: int
+
+
+def backoff_seconds(
+    attempts: int, pacing: Pacing = DEFAULT_PACING, rng: random.Random | None = None
+) -> float:
+    """Exponential backoff with "equal jitter", capped (AWS "Exponential Backoff And Jitter")."""
+    ceiling = min(pacing.backoff_cap, pacing.backoff_base * 2.0 ** min(attempts, 20))
+    return (rng or _JITTER).uniform(ceiling / 2, ceiling)
+
+
+def poll_seconds(polls: int, pacing: Pacing = DEFAULT_PACING) -> float:
+    """The wait before polling a Task again: doubles while nothing changes, capped."""
+    return min(pacing.poll_cap, pacing.poll_base * 2.0 ** min(polls, 20))
+
+
+def enqueue(db: Session, new: NewDelivery, now: datetime) -> None:
+    """Add the delivery inside the caller's transaction (the ledger's "sent")."""
+    db.add(
+        DeliveryRecord(
+            id=new.referral_id,
+            iss=new.iss,
+            fhir_user=new.fhir_user,
+            service_request_id=new.service_request_id,
+            patient_reference=new.patient_reference,
+            summary_json=json.dumps(new.summary),
+            receiver_url=new.receiver_url,
+            payload_json=json.dumps(new.payload),
+            state="pending",
+            attempts=0,
+            polls=0,
+            next_attempt_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    db.flush()  # no ORM relationship orders the two inserts: the row must exist for the event's FK
+    db.add(DeliveryEvent(delivery_id=new.referral_id, at=now, kind="queued", detail=None))
+
+
+class Outbox:
+    """Claims due deliveries and records what became of them, only while the claim holds."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def claim(self, worker: str, now: datetime, limit: int = 10) -> list[Claimed]:
+        """Lease up to ``limit`` due rows to ``worker``."""
+        with self._store.transaction() as db:
+            rows: Sequence[DeliveryRecord] = (
+                db.execute(
+                    select(DeliveryRecord)
+                    .where(
+                        DeliveryRecord.state.in_(ACTIVE_STATES),
+                        DeliveryRecord.next_attempt_at <= now,
+                        or_(
+                            DeliveryRecord.claimed_until.is_(None),
+                            DeliveryRecord.claimed_until < now,
+                        ),
+                    )
+                    .order_by(DeliveryRecord.next_attempt_at)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+                .scalars()
+                .all()
+            )
+            claimed = []
+            for row in rows:
+                won = db.execute(  # the guard makes the lease safe on SQLite too
+                    update(DeliveryRecord)
+                    .where(
+                        DeliveryRecord.id == row.id,
+                        or_(
+                            DeliveryRecord.claimed_until.is_(None),
+                            DeliveryRecord.claimed_until < now,
+                        ),
+                    )
+                    .values(claimed_until=now + LEASE, claimed_by=worker)
+                    .execution_options(synchronize_session=False)
+                )
+                if getattr(won, "rowcount", 0) == 1:
+                    claimed.append(_claimed(row))
+            return claimed
+
+    def record(
+        self, claim: Claimed, worker: str, now: datetime, event: tuple[str, str | None] | None, **values: Any
+    ) -> bool:
+        """Update the row and release it, if ``worker`` still holds it; False if the lease was lost."""
+        with self._store.transaction() as db:
+            row = db.get(DeliveryRecord, claim.id, with_for_update=True)
+            if row is None or row.claimed_by != worker:
+                return False
+            for name, value in {**values, "claimed_until": None, "claimed_by": None}.items():
+                setattr(row, name, value)
+            row.updated_at = now
+            if event is not None:
+                db.add(DeliveryEvent(delivery_id=claim.id, at=now, kind=event[0], detail=event[1]))
+            return True
+
+    def try_again(self, referral_id: str, now: datetime) -> bool:
+        """Put a dead delivery back in the queue (the ATP's "Try again")."""
+        with self._store.transaction() as db:
+            row = db.get(DeliveryRecord, referral_id, with_for_update=True)
+            if row is None or row.state != "dead":
+                return False
+            row.state = "pending" if row.task_id is None else "sent"
+            row.attempts, row.next_attempt_at, row.updated_at, row.last_error = 0, now, now, None
+            db.add(DeliveryEvent(delivery_id=referral_id, at=now, kind="retry-requested", detail=None))
+            return True
+
+
+def _claimed(row: DeliveryRecord) -> Claimed:
+    return Claimed(
+        id=row.id,
+        state=row.state,
+        iss=row.iss,
+        receiver_url=row.receiver_url,
+        payload=json.loads(row.payload_json),
+        task_id=row.task_id,
+        task_status=row.task_status,
+        attempts=row.attempts,
+        polls=row.polls,
+    )

@@ -1,0 +1,72 @@
+"""Where a referral goes: the chosen physician's registered Endpoint, and what the outbox keeps.
+
+The Endpoint is the chosen PractitionerRole's, else its Organization's
+(https://hl7.org/fhir/R4/practitionerrole-definitions.html#PractitionerRole.endpoint).
+An Endpoint that no receiver registration names is refused before anything is
+sent, and never contacted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+
+from fhir_mappings.domain import Referral
+from fhir_mappings.transaction import transaction_from_referral
+from smart_app.errors import ReferralInvalid
+from smart_app.referrals.outbox import NewDelivery
+from smart_app.referrals.receivers import Receiver, receiver_for
+
+
+def receiver_for_referral(referral: Referral, receivers: Mapping[str, Receiver]) -> Receiver:
+    """The registered receiver of the physician's clinic; ReferralInvalid in plain words if none."""
+    clinic = referral.physician.clinic
+    endpoint = clinic.endpoint if clinic else None
+    receiver = receiver_for(dict(receivers), endpoint)
+    if receiver is not None:
+        return receiver
+    who = clinic.name if clinic else referral.physician.name
+    if not endpoint:
+        raise ReferralInvalid(
+            f"{who} has no electronic address (FHIR endpoint) in the directory, "
+            "so Second Opinion cannot deliver a referral there.",
+            "Choose another physician; nothing was sent.",
+        )
+    raise ReferralInvalid(
+        f"The electronic address of {who} ({endpoint}) is not registered with Second Opinion, "
+        "so the referral would not be delivered. Second Opinion has not contacted it.",
+        "Choose another physician, or ask your administrator to register this clinic; nothing was sent.",
+    )
+
+
+def new_delivery(
+    referral: Referral,
+    receiver: Receiver,
+    *,
+    iss: str,
+    fhir_user: str,
+    service_request_id: str,
+    namespace: str,
+) -> NewDelivery:
+    """The outbox row's content: the transaction Bundle is built once, here."""
+
+    def entry_url(name: str) -> str:
+        return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{namespace}/referral/{referral.id}/{name}')}"
+
+    summary = {
+        "patient": referral.patient.name,
+        "physician": referral.physician.name,
+        "clinic": referral.physician.clinic.name if referral.physician.clinic else None,
+        "questions": list(referral.questions),
+        "receiver": receiver.name,
+    }
+    return NewDelivery(
+        referral_id=referral.id,
+        iss=iss,
+        fhir_user=fhir_user,
+        service_request_id=service_request_id,
+        patient_reference=referral.patient.reference,
+        summary=summary,
+        receiver_url=receiver.base_url,
+        payload=transaction_from_referral(referral, namespace, iss, entry_url),
+    )

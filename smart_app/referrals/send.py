@@ -1,0 +1,149 @@
+"""Write the referral's ServiceRequest and say what is true afterwards: sent, not sent, or not known yet.
+
+A create is only "sent" when what the EHR hands back carries our identifier
+(https://hl7.org/fhir/R4/resource-definitions.html#Resource.id is the EHR's;
+the identifier is ours). When the EHR did not answer, the referral is looked up
+by that identifier before anything is said: a timed-out create may still have
+been stored (https://hl7.org/fhir/R4/http.html#ccreate makes a retry safe).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from flask import current_app
+
+from fhir_mappings.bundle import resources_from_bundle
+from fhir_mappings.domain import Referral
+from fhir_mappings.errors import MappingError
+from fhir_mappings.service_request import identifier_search_from_referral_id
+from smart_app.chart.fhir_client import FhirClient
+from smart_app.errors import EhrError, EhrOutcomeUnknown
+from smart_app.referrals.ehr_write import referral_transaction, service_request_id_from_entries
+
+logger = logging.getLogger(__name__)
+
+State = Literal["sent", "not-sent", "unknown"]
+RECEIPT_SECONDS = 600.0
+MAX_RECEIPTS = 1000
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """What happened to one write, in words the ATP can act on."""
+
+    state: State
+    service_request_id: str | None = None
+    resource: dict[str, Any] | None = None
+    error: EhrError | None = None
+
+    @property
+    def message(self) -> str:
+        """The sentence the compose page shows when the referral is not (known to be) sent."""
+        if self.state == "unknown":
+            return (
+                "The EHR did not answer in time, and it does not show the referral yet, so whether it "
+                "was stored is not known yet. Press “Send referral” again to check: it is never "
+                "stored twice. Your answers are kept below."
+            )
+        reason = self.error.message if self.error else "The EHR's answer was not this referral."
+        hint = f" {self.error.hint}" if self.error and self.error.hint else ""
+        return f"{reason} Nothing was sent; your answers are kept below.{hint}"
+
+
+def write_referral(client: FhirClient, referral: Referral, namespace: str) -> SendOutcome:
+    """Write the ServiceRequest and its Provenance in one transaction; verify that the EHR holds ours."""
+    identifier = identifier_search_from_referral_id(referral.id, namespace)
+    bundle = referral_transaction(referral, namespace)
+    resource = bundle["entry"][0]["resource"]
+    try:
+        entries = client.transaction(bundle)
+        resource_id = service_request_id_from_entries(entries)
+    except EhrOutcomeUnknown as error:
+        logger.info("referral.unanswered id=%s error=%s", referral.id, type(error).__name__)
+        return _look_up(client, resource, identifier, if_absent="unknown", error=error)
+    except MappingError:  # an answer that is not a transaction-response: find out what was stored
+        logger.warning("referral.unreadable id=%s", referral.id)
+        return _look_up(client, resource, identifier, if_absent="not-sent", error=None)
+    except EhrError as error:
+        return SendOutcome("not-sent", error=error)
+    returned = entries[0].resource or _read_or_none(client, resource_id)
+    if returned is not None and _is_ours(returned, identifier):
+        return SendOutcome("sent", resource_id, returned)
+    logger.warning("referral.mismatch id=%s", referral.id)
+    return _look_up(client, resource, identifier, if_absent="not-sent", error=None)
+
+
+def _look_up(
+    client: FhirClient,
+    resource: Mapping[str, Any],
+    identifier: str,
+    if_absent: State,
+    error: EhrError | None,
+) -> SendOutcome:
+    """Search the EHR for our identifier (inside the patient's compartment, for patient/ scopes)."""
+    patient = str((resource.get("subject") or {}).get("reference", "")).removeprefix("Patient/")
+    try:
+        bundle = client.search("ServiceRequest", {"identifier": identifier, "patient": patient})
+        found = [r for r in resources_from_bundle(bundle) if _is_ours(r, identifier)]
+    except (EhrError, MappingError):
+        return SendOutcome("unknown", error=error)
+    if found and isinstance(found[0].get("id"), str):
+        return SendOutcome("sent", str(found[0]["id"]), found[0])
+    return SendOutcome(if_absent, error=error)
+
+
+def _read_or_none(client: FhirClient, resource_id: str) -> dict[str, Any] | None:
+    try:
+        return client.read("ServiceRequest", resource_id)
+    except EhrError:
+        return None
+
+
+def _is_ours(resource: Mapping[str, Any], identifier: str) -> bool:
+    """A ServiceRequest with an id and our ``system|value`` among its identifiers."""
+    system, _, value = identifier.partition("|")
+    identifiers = resource.get("identifier")
+    return (
+        resource.get("resourceType") == "ServiceRequest"
+        and isinstance(resource.get("id"), str)
+        and isinstance(identifiers, list)
+        and any(
+            isinstance(i, dict) and i.get("system") == system and i.get("value") == value
+            for i in identifiers
+        )
+    )
+
+
+class Receipts:
+    """The ServiceRequest each create returned, kept briefly so the confirmation reads nothing more."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def keep(self, launch_id: str, referral_id: str, resource: dict[str, Any]) -> None:
+        """Remember what the EHR returned for this launch's referral."""
+        now = time.monotonic()
+        with self._lock:
+            if len(self._entries) >= MAX_RECEIPTS:
+                self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            if len(self._entries) < MAX_RECEIPTS:
+                self._entries[(launch_id, referral_id)] = (now + RECEIPT_SECONDS, resource)
+
+    def take(self, launch_id: str, referral_id: str) -> dict[str, Any] | None:
+        """The returned resource, once; later views read the EHR again."""
+        with self._lock:
+            entry = self._entries.pop((launch_id, referral_id), None)
+        return entry[1] if entry and entry[0] > time.monotonic() else None
+
+
+def receipts() -> Receipts:
+    """The current app's receipts (per process: another worker reads the EHR instead)."""
+    found: Receipts = current_app.extensions.setdefault("referral_receipts", Receipts())
+    return found

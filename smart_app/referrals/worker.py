@@ -1,0 +1,99 @@
+"""The delivery worker: ``flask --app smart_app deliver`` (one pass) or ``--loop`` (until stopped).
+
+Any number of workers may run on any number of machines against one database:
+the outbox lease (and ``SKIP LOCKED`` on PostgreSQL) gives each due row to one of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from types import FrameType
+
+import click
+from flask import Flask
+
+from smart_app.referrals.delivery import Deliverer
+from smart_app.referrals.filing import Filing
+from smart_app.referrals.outbox import Outbox
+from smart_app.services import Services, services, utcnow
+from smart_app.smart.backend_services import BackendClient
+
+logger = logging.getLogger(__name__)
+
+
+def worker_name() -> str:
+    """``host:pid:thread``: unique among live workers, for the lease."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{threading.get_ident() % 100000}"
+
+
+def ehr_backends(svc: Services) -> dict[str, BackendClient]:
+    """The EHRs whose registration names a Backend Services client (no ATP needed to file)."""
+    key = svc.keys.current
+    return {
+        iss: BackendClient(iss, r.backend_client_id, r.backend_scopes or "", key)
+        for iss, r in svc.registrations.items()
+        if r.backend_client_id and key is not None
+    }
+
+
+def deliverer_from_services(
+    svc: Services, worker: str | None = None, clock: Callable[[], datetime] = utcnow
+) -> Deliverer:
+    """A Deliverer wired to the app's store, receivers, keys and HTTP pool."""
+    return Deliverer(
+        outbox=Outbox(svc.store),
+        receivers=svc.receivers,
+        keys=svc.keys,
+        tokens=svc.backend_tokens,
+        http=svc.http,
+        namespace=svc.settings.namespace,
+        worker=worker or worker_name(),
+        clock=clock,
+        ehr_backends=ehr_backends(svc),
+        filing=Filing(svc.store, svc.settings.namespace, clock),
+    )
+
+
+def run_loop(deliverer: Deliverer, interval: float, stop: threading.Event) -> None:
+    """Deliver until ``stop`` is set; sleep ``interval`` when nothing was due."""
+    while not stop.is_set():
+        try:
+            busy = deliverer.run_once()
+        except Exception as error:  # the loop must outlive a database blip; the row stays queued
+            logger.error("worker.pass_failed error=%s", type(error).__name__)
+            busy = 0
+        if not busy:
+            stop.wait(interval)
+
+
+def register_worker_command(app: Flask) -> None:
+    """Add ``flask deliver`` to the app's CLI."""
+
+    @app.cli.command("deliver")
+    @click.option("--loop", is_flag=True, help="Keep delivering until stopped (SIGTERM or Ctrl-C).")
+    @click.option("--interval", default=1.0, show_default=True, help="Seconds to sleep when idle.")
+    def deliver(loop: bool, interval: float) -> None:
+        """Deliver due referrals to receiving clinics and follow their Tasks."""
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        deliverer = deliverer_from_services(services())
+        if not loop:
+            click.echo(f"processed {deliverer.run_once(limit=100)}")
+            return
+        stop = threading.Event()
+
+        def _stop(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        logger.info("worker.started")
+        started = time.monotonic()
+        run_loop(deliverer, interval, stop)
+        logger.info("worker.stopped seconds=%.0f", time.monotonic() - started)

@@ -1,0 +1,259 @@
+"""Compose a second-opinion referral and send it to the EHR as a ServiceRequest with its Provenance."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from fhir_mappings.bundle import resources_from_bundle
+from fhir_mappings.codes import ACCREDITATION_DISPLAY, MODALITY_DISPLAY, SCOPE_STATEMENT
+from fhir_mappings.directory_search import DirectoryQuery, directory_rows
+from fhir_mappings.errors import ReferralRuleError
+from fhir_mappings.rules import (
+    IME_DIFFERENCE,
+    MAX_QUESTION_LENGTH,
+    MAX_QUESTIONS,
+    QUESTION_TEMPLATES,
+    ime_warnings,
+    validate_questions,
+)
+from fhir_mappings.service_request import (
+    identifier_search_from_referral_id,
+    note_texts_from_questions,
+    questions_from_service_request,
+)
+from smart_app.capabilities import BY_NAME, missing_notices
+from smart_app.chart.breaker import guards
+from smart_app.chart.directory import load_directory
+from smart_app.chart.fhir_client import FhirClient
+from smart_app.chart.reader import SKIPPABLE, Chart, chart_from_json, chart_to_json, load_chart
+from smart_app.errors import ReferralInvalid
+from smart_app.launches import capabilities, check_csrf
+from smart_app.referrals.form import ComposeForm, FormInvalid, referral_from_form
+from smart_app.referrals.ledger import ReferralLedger
+from smart_app.referrals.routing import new_delivery, receiver_for_referral
+from smart_app.referrals.send import receipts, write_referral
+from smart_app.services import services, utcnow
+from smart_app.store import Launch
+from smart_app.web.embedding import has_ehr_style, needs_patient_banner
+from smart_app.web.guard import current_launch, protect
+
+logger = logging.getLogger(__name__)
+bp = Blueprint("compose", __name__)
+protect(bp)  # at import: a blueprint is set up once, however many apps register it
+
+NOTICED = ("send", "coverage", "conditions", "confirm")  # shown at the top, before the ATP types
+NO_REQUESTER = ("No requester was given, so a referral cannot say who asks for the opinion. "
+                "Open the patient again with your Practitioner id to send one.")
+
+@bp.get("/compose")
+def compose_page() -> str:
+    """Read the chart (one batch) and show an empty form."""
+    launch, namespace = _launch(), services().settings.namespace
+    chart = load_chart(
+        _client(launch),
+        launch.patient or "",
+        launch.fhir_user or "",
+        namespace,
+        skip=SKIPPABLE - capabilities(launch),
+    )
+    if services().settings.directory_url:  # else the chart's batch already read the EHR's
+        directory = load_directory(_directory_client(), namespace)
+        chart = replace(
+            chart, physicians=directory.physicians, clinics={**directory.clinics, **chart.clinics}
+        )
+    services().launches.save_chart(launch.id, chart_to_json(chart))
+    form = ComposeForm(referral_id=uuid.uuid4().hex, patient=chart.patient.reference)
+    return _render(launch, chart, form)
+
+
+@bp.post("/compose")
+def compose_step() -> tuple[str, int]:
+    """The form's own buttons: add, remove or move a question, search the directory, preview."""
+    launch = _launch()
+    check_csrf(launch, request.form.get("csrf_token"))
+    form = ComposeForm.from_form(request.form)
+    form.apply(request.form.get("action", ""), request.form.get("template", ""))
+    return _render(launch, _chart(launch), form), 200
+
+
+@bp.post("/referrals")
+def send_referral() -> Response | tuple[str, int]:
+    """Validate, write the ServiceRequest and its Provenance in one transaction, confirm."""
+    svc, launch = services(), _launch()
+    check_csrf(launch, request.form.get("csrf_token"))
+    chart, form, now = _chart(launch), ComposeForm.from_form(request.form), utcnow()
+    if "send" not in capabilities(launch):
+        return _render(launch, chart, form, {"send": BY_NAME["send"].missing}), 403
+    try:
+        referral = replace(referral_from_form(form, chart, now), encounter=_encounter(launch))
+        receiver = receiver_for_referral(referral, svc.receivers)  # never contacted if unregistered
+    except FormInvalid as invalid:
+        return _render(launch, chart, form, invalid.errors), 422
+    except ReferralInvalid as unroutable:
+        return _render(launch, chart, form, {"send": unroutable.message}), 422
+    ledger = ReferralLedger(svc.store)
+    if ledger.claim(referral.id, launch.id, launch.iss, now) == "send":
+        outcome = write_referral(_client(launch), referral, svc.settings.namespace)
+        if outcome.state != "sent" or outcome.service_request_id is None:
+            ledger.release(referral.id)  # a retry is safe: the create is conditional on our identifier
+            logger.warning("referral.%s id=%s", outcome.state, referral.id)
+            status = outcome.error.status if outcome.error else (202 if outcome.state == "unknown" else 502)
+            return _render(launch, chart, form, {"send": outcome.message}), status
+        delivery = new_delivery(
+            referral, receiver, iss=launch.iss, fhir_user=launch.fhir_user or "",
+            service_request_id=outcome.service_request_id, namespace=svc.settings.namespace,
+        )  # fmt: skip
+        ledger.mark_sent(referral.id, outcome.service_request_id, utcnow(), delivery)
+        if outcome.resource is not None:
+            receipts().keep(launch.id, referral.id, outcome.resource)
+        logger.info("referral.created id=%s", referral.id)
+    return redirect(url_for("compose.confirmation", referral_id=referral.id), 303)
+
+
+@bp.get("/referrals/<referral_id>")
+def confirmation(referral_id: str) -> str:
+    """Show what the EHR now holds for this referral, read back by our identifier."""
+    svc, launch = services(), _launch()
+    status_id = ReferralLedger(svc.store).status(referral_id, launch.id).id
+    if "confirm" not in capabilities(launch):
+        return render_template("confirmation.html", referral_id=status_id, service_request=None,
+                               unconfirmed=BY_NAME["confirm"].missing)
+    service_request = receipts().take(launch.id, status_id) or _read_back(launch, status_id)
+    return render_template(
+        "confirmation.html",
+        referral_id=status_id,
+        service_request=service_request,
+        questions=questions_from_service_request(service_request) if service_request else (),
+        details=_details(service_request) if service_request else {},
+        scope_statement=SCOPE_STATEMENT,
+    )
+
+
+def read_back(referral_id: str) -> tuple[Launch, str, dict[str, Any] | None]:
+    """This launch's referral, read back from the EHR by our identifier (None while not there yet)."""
+    svc, launch = services(), _launch()
+    status_id = ReferralLedger(svc.store).status(referral_id, launch.id).id
+    return launch, status_id, _read_back(launch, status_id)
+
+
+def _read_back(launch: Launch, referral_id: str) -> dict[str, Any] | None:
+    """The ServiceRequest the EHR holds under our identifier, if any."""
+    identifier = identifier_search_from_referral_id(referral_id, services().settings.namespace)
+    bundle = _client(launch).search(  # patient= keeps the search inside patient/ scopes
+        "ServiceRequest", {"identifier": identifier, "patient": launch.patient or ""}
+    )
+    found = [r for r in resources_from_bundle(bundle) if r.get("resourceType") == "ServiceRequest"]
+    return found[0] if found else None
+
+
+def _details(resource: dict[str, Any]) -> dict[str, Any]:
+    """The parts of the ServiceRequest the confirmation lists."""
+    order_detail = resource.get("orderDetail") or []
+    period = resource.get("occurrencePeriod") or {}
+    return {
+        "id": resource.get("id"),
+        "status": resource.get("status"),
+        "patient": (resource.get("subject") or {}).get("display"),
+        "physician": ((resource.get("performer") or [{}])[0]).get("display"),
+        "visit_type": order_detail[1].get("text") if len(order_detail) > 1 else None,
+        "window": " to ".join(filter(None, (period.get("start"), period.get("end")))),
+        "claim": ((resource.get("insurance") or [{}])[0]).get("display"),
+        "reasons": [r.get("display") for r in resource.get("reasonReference") or []],
+        "records": [r.get("display") for r in resource.get("supportingInfo") or []],
+    }
+
+
+def _launch() -> Launch:
+    return current_launch()
+
+
+def _encounter(launch: Launch) -> str | None:
+    """The launch's encounter as "Encounter/id", when the EHR gave one (US Core: must support)."""
+    return f"Encounter/{launch.encounter}" if launch.encounter else None
+
+
+def _client(launch: Launch) -> FhirClient:
+    svc = services()
+    return FhirClient(
+        svc.http.for_url(launch.iss),
+        launch.iss,
+        launch.access_token or "",
+        svc.http.timeout,
+        guards().for_base(launch.iss),
+    )
+
+
+def _directory_client() -> FhirClient:
+    """A directory server other than the EHR: its own bearer (if any), never the ATP's token."""
+    svc = services()
+    url = svc.settings.directory_url
+    return FhirClient(svc.http.for_url(url), url, svc.settings.directory_bearer, svc.http.timeout)
+
+
+def _chart(launch: Launch) -> Chart:
+    if not launch.chart_json:
+        raise ReferralInvalid(
+            "The chart for this form is no longer loaded.",
+            "Open the compose page again; nothing was sent.",
+        )
+    return chart_from_json(launch.chart_json)
+
+
+def _preview(form: ComposeForm) -> list[str]:
+    """Exactly the notes the receiving physician will read, once the questions are valid."""
+    try:
+        return note_texts_from_questions(validate_questions(form.questions))
+    except ReferralRuleError:
+        return []
+
+
+def _render(
+    launch: Launch, chart: Chart, form: ComposeForm, errors: dict[str, str] | None = None
+) -> str:
+    visit_type = request.form.get("find_visit_type", "")
+    query = DirectoryQuery(
+        request.form.get("find_name", ""),
+        request.form.get("find_specialty", ""),
+        request.form.get("find_level_ii") == "yes",
+        next((m for m in MODALITY_DISPLAY if m == visit_type), None),
+    )
+    today = utcnow().date()
+    modality = next((m for m in MODALITY_DISPLAY if m == form.modality), None)
+    every = directory_rows(
+        chart.physicians, chart.requester, chart.clinics, DirectoryQuery(), today, modality
+    )
+    found = directory_rows(chart.physicians, chart.requester, chart.clinics, query, today, modality)
+    chosen = next((row for row in every if row.physician.role_reference == form.physician), None)
+    rows = found if chosen is None or chosen in found else [chosen, *found]
+    return render_template(
+        "compose.html",
+        chart=chart,
+        form=form,
+        errors=errors or {},
+        notices=missing_notices(capabilities(launch), NOTICED) + ([] if launch.fhir_user else [NO_REQUESTER]),
+        granted=capabilities(launch),
+        patient_banner=needs_patient_banner(launch),
+        ehr_style=has_ehr_style(launch),
+        can_send="send" in capabilities(launch),
+        cannot_send=BY_NAME["send"].missing,
+        csrf_token=launch.csrf_token,
+        modalities=MODALITY_DISPLAY,
+        accreditations=ACCREDITATION_DISPLAY,
+        templates=QUESTION_TEMPLATES,
+        max_questions=MAX_QUESTIONS,
+        max_length=MAX_QUESTION_LENGTH,
+        scope_statement=SCOPE_STATEMENT,
+        ime_difference=IME_DIFFERENCE,
+        warnings=ime_warnings([q for q in form.questions if q.strip()]),
+        rows=rows,
+        query=query,
+        chosen=chosen,
+        injury_date=min((c.onset[:10] for c in chart.conditions if c.onset), default=None),
+        preview=_preview(form),
+    )

@@ -1,0 +1,89 @@
+"""The referral letter and the injured worker's handout: print views and PDFs.
+
+Each route is limited to the launch that created the referral, exactly as the confirmation
+page is: the ledger row must belong to this launch, and the ServiceRequest is read back from
+the EHR by our identifier and the launch's patient.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, render_template, request
+
+from fhir_mappings.domain import CoverageSummary
+from fhir_mappings.handout import LANGUAGES, Handout, Language, handout_from_letter
+from fhir_mappings.letter import Letter, letter_from_service_request
+from smart_app.chart.reader import chart_from_json
+from smart_app.errors import ReferralInvalid, ReferralNotFound
+from smart_app.referrals.documents import handout_pdf, letter_pdf, letter_rows
+from smart_app.store import Launch
+from smart_app.web.compose import read_back
+from smart_app.web.guard import protect
+
+logger = logging.getLogger(__name__)
+bp = Blueprint("documents", __name__)
+protect(bp)  # at import: a blueprint is set up once, however many apps register it
+
+
+@bp.get("/referrals/<referral_id>/letter")
+def letter_page(referral_id: str) -> str:
+    """The letter as a page to print."""
+    known_id, letter = _letter(referral_id)
+    return render_template("letter.html", letter=letter, rows=letter_rows(letter),
+                           referral_id=known_id)
+
+
+@bp.get("/referrals/<referral_id>/letter.pdf")
+def letter_download(referral_id: str) -> Response:
+    """The letter as a PDF."""
+    known_id, letter = _letter(referral_id)
+    logger.info("referral.letter id=%s", known_id)
+    return _pdf(letter_pdf(letter), f"referral-letter-{known_id}.pdf")
+
+
+@bp.get("/referrals/<referral_id>/handout")
+def handout_page(referral_id: str) -> str:
+    """The worker's handout as a page to print."""
+    known_id, handout = _handout(referral_id)
+    return render_template("handout.html", handout=handout, referral_id=known_id)
+
+
+@bp.get("/referrals/<referral_id>/handout.pdf")
+def handout_download(referral_id: str) -> Response:
+    """The worker's handout as a PDF."""
+    known_id, handout = _handout(referral_id)
+    logger.info("referral.handout id=%s lang=%s", known_id, handout.language)
+    return _pdf(handout_pdf(handout), f"second-opinion-{handout.language}-{known_id}.pdf")
+
+
+def _letter(referral_id: str) -> tuple[str, Letter]:
+    """This launch's referral id and the letter from its ServiceRequest, read back from the EHR."""
+    launch, known_id, service_request = read_back(referral_id)
+    if service_request is None:
+        raise ReferralNotFound(
+            "This referral is not in the EHR yet.", "Reload the page in a moment."
+        )
+    return known_id, letter_from_service_request(service_request, _coverage(launch))
+
+
+def _handout(referral_id: str) -> tuple[str, Handout]:
+    """The handout in the language the query asks for (English when none)."""
+    wanted = request.args.get("lang", "en")
+    language: Language | None = next((lang for lang in LANGUAGES if lang == wanted), None)
+    if language is None:
+        raise ReferralInvalid("The handout exists in English (en) and Spanish (es) only.")
+    known_id, letter = _letter(referral_id)
+    return known_id, handout_from_letter(letter, language)
+
+
+def _coverage(launch: Launch) -> CoverageSummary | None:
+    """The claim from the chart this launch read, if it is still loaded."""
+    return chart_from_json(launch.chart_json).coverage if launch.chart_json else None
+
+
+def _pdf(data: bytes, filename: str) -> Response:
+    """A PDF download (RFC 6266 Content-Disposition)."""
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

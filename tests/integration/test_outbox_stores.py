@@ -1,0 +1,118 @@
+"""The outbox and the schema on both stores: SQLite (embedded) and PostgreSQL (scale-out)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import timedelta
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+
+from smart_app.referrals.outbox import LEASE, NewDelivery, Outbox, enqueue
+from smart_app.services import utcnow
+from smart_app.store import Base, DeliveryRecord, Store
+
+
+def _new(referral_id: str) -> NewDelivery:
+    return NewDelivery(
+        referral_id=referral_id, iss="https://ehr.example.org/fhir", fhir_user="Practitioner/a",
+        service_request_id="sr", patient_reference="Patient/p", summary={"questions": ["Q?"]},
+        receiver_url="https://clinic.example.org/fhir", payload={"resourceType": "Bundle"},
+    )  # fmt: skip
+
+
+def _queue(store: Store, count: int) -> list[str]:
+    ids = [uuid.uuid4().hex for _ in range(count)]
+    with store.transaction() as db:
+        for referral_id in ids:
+            enqueue(db, _new(referral_id), utcnow() - timedelta(seconds=1))
+    return ids
+
+
+def test_the_migrations_build_exactly_the_models(any_store: Store) -> None:
+    with any_store.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+
+
+def test_migrating_twice_changes_nothing(any_store: Store) -> None:
+    any_store.create_schema()
+    with any_store.engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+
+
+FIRST_SLICE_LAUNCHES = (
+    "CREATE TABLE launches (id VARCHAR(64) PRIMARY KEY, state_hash VARCHAR(64) UNIQUE, "
+    "registration VARCHAR(200) NOT NULL, iss VARCHAR(2000) NOT NULL, status VARCHAR(16) NOT NULL, "
+    "code_verifier VARCHAR(128), nonce VARCHAR(128), created_at DATETIME NOT NULL, "
+    "expires_at DATETIME NOT NULL, csrf_token VARCHAR(64) NOT NULL, access_token TEXT, "
+    "refresh_token TEXT, token_expires_at DATETIME, scope TEXT, patient VARCHAR(200), "
+    "encounter VARCHAR(200), fhir_user VARCHAR(2000), context_json TEXT, chart_json TEXT)"
+)
+FIRST_SLICE_REFERRALS = (
+    "CREATE TABLE referrals (id VARCHAR(64) PRIMARY KEY, launch_id VARCHAR(64) NOT NULL "
+    "REFERENCES launches(id) ON DELETE CASCADE, iss VARCHAR(2000) NOT NULL, "
+    "service_request_id VARCHAR(64), status VARCHAR(16) NOT NULL, created_at DATETIME NOT NULL, "
+    "updated_at DATETIME NOT NULL)"
+)
+
+
+def test_a_database_from_before_migrations_is_stamped_and_upgraded(tmp_path: object) -> None:
+    url = f"sqlite:///{tmp_path}/old.sqlite3"
+    old = create_engine(url)  # the first slice's schema, which had no alembic_version table
+    with old.begin() as connection:
+        connection.execute(text(FIRST_SLICE_LAUNCHES))
+        connection.execute(text(FIRST_SLICE_REFERRALS))
+    old.dispose()
+    store = Store(url)
+    store.create_schema()
+    assert {"deliveries", "delivery_events", "alembic_version"} <= set(
+        inspect(store.engine).get_table_names()
+    )
+    store.engine.dispose()
+
+
+def test_a_claimed_row_is_leased_to_one_worker(any_store: Store) -> None:
+    [referral_id] = _queue(any_store, 1)
+    outbox, now = Outbox(any_store), utcnow()
+    [claim] = outbox.claim("a", now)
+    assert outbox.claim("b", now) == []
+    assert outbox.claim("b", now + LEASE - timedelta(seconds=1)) == []
+    [again] = outbox.claim("b", now + LEASE + timedelta(seconds=1))  # "a" died: its lease ran out
+    assert not outbox.record(claim, "a", now, None, state="sent")  # a lost lease records nothing
+    assert outbox.record(again, "b", now, ("delivered", None), state="sent")
+    with any_store.transaction() as db:
+        row = db.get(DeliveryRecord, referral_id)
+        assert row is not None and (row.state, row.claimed_by) == ("sent", None)
+
+
+def test_try_again_only_requeues_dead_letters(any_store: Store) -> None:
+    [referral_id] = _queue(any_store, 1)
+    outbox, now = Outbox(any_store), utcnow()
+    assert not outbox.try_again(referral_id, now)
+    [claim] = outbox.claim("a", now)
+    outbox.record(claim, "a", now, ("failed", "refused"), state="dead", last_error="refused")
+    assert outbox.claim("a", now + timedelta(days=1)) == []
+    assert outbox.try_again(referral_id, now)
+    assert [c.id for c in outbox.claim("a", now)] == [referral_id]
+
+
+def test_concurrent_workers_never_claim_the_same_row(any_store: Store) -> None:
+    ids = set(_queue(any_store, 200))
+    claimed: list[str] = []
+    lock = threading.Lock()
+
+    def work(name: str) -> None:
+        outbox = Outbox(any_store)
+        while batch := outbox.claim(name, utcnow(), limit=7):
+            with lock:
+                claimed.extend(c.id for c in batch)
+
+    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(claimed) == sorted(ids)
