@@ -25,6 +25,7 @@ limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190
 accesslog = None
+control_socket_disable = True  # no runtime admin socket in $HOME: nothing of ours uses it
 errorlog = "-"
 loglevel = "info"
 logconfig_dict = {

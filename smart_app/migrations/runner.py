@@ -1,35 +1,33 @@
 """Bring a database to the newest schema with Alembic: https://alembic.sqlalchemy.org/en/latest/api/commands.html.
 
-Called at start-up by every process; on PostgreSQL an advisory lock makes the
-processes take turns, on SQLite a process that loses the race runs again and
-finds the work done. A database created before migrations existed (tables, no
+Called at start-up by every process (gunicorn starts its workers together), so
+the processes take turns: on PostgreSQL under an advisory lock, on an SQLite
+file under an exclusive ``flock`` on a lock file beside it (SQLite runs DDL
+outside the migration's transaction, so its own locking cannot make a
+migration atomic). A database created before migrations existed (tables, no
 ``alembic_version``) is stamped at the first revision, then upgraded.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
 MIGRATIONS = Path(__file__).resolve().parent
 ADVISORY_LOCK_KEY = 7_301_962  # any constant: "Second Opinion is migrating"
 
 
 def upgrade(engine: Engine) -> None:
-    """Migrate to head; safe when several workers start at once."""
-    try:
-        _upgrade(engine)
-    except (OperationalError, ProgrammingError):  # another process migrated between look and create
-        _upgrade(engine)
-
-
-def _upgrade(engine: Engine) -> None:
-    with engine.begin() as connection:
+    """Migrate to head; safe when several processes start at once."""
+    with _sqlite_file_lock(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")
         config = _config(connection)
@@ -37,6 +35,21 @@ def _upgrade(engine: Engine) -> None:
         if "alembic_version" not in tables and "launches" in tables:
             command.stamp(config, "0001")
         command.upgrade(config, "head")
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """Hold an exclusive lock on ``<database>.migrating`` while migrating an SQLite file."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield  # not SQLite, or an in-memory database only this process sees
+        return
+    descriptor = os.open(f"{database}.migrating", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
 
 
 def _config(connection: Connection) -> Config:

@@ -62,16 +62,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                 cwd=REPO_ROOT, env=env, stderr=stderr, stdout=stderr,
             )
         try:
-            _wait_healthy(url, process)
+            _wait_healthy(url, process, log)
             yield Served(url, sandbox, Store(database, DataKeys.parse(data_keys)), log)
         finally:
             process.terminate()
             process.wait(timeout=30)
 
 
-def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     for _ in range(300):
-        assert process.poll() is None, "gunicorn exited"
+        assert process.poll() is None, f"gunicorn exited:\n{log.read_text()[-4000:]}"
         try:
             if requests.get(f"{url}/healthz", timeout=1).ok:
                 return

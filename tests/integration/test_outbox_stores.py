@@ -5,6 +5,9 @@ from __future__ import annotations
 import threading
 import uuid
 from datetime import timedelta
+from multiprocessing import get_context
+from multiprocessing.synchronize import Barrier
+from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -13,6 +16,7 @@ from sqlalchemy import create_engine, inspect, text
 from smart_app.referrals.outbox import LEASE, NewDelivery, Outbox, enqueue
 from smart_app.services import utcnow
 from smart_app.store import Base, DeliveryRecord, Store
+from tests.integration.stores import postgres_database
 
 
 def _new(referral_id: str) -> NewDelivery:
@@ -116,3 +120,39 @@ def test_concurrent_workers_never_claim_the_same_row(any_store: Store) -> None:
     for thread in threads:
         thread.join(timeout=60)
     assert sorted(claimed) == sorted(ids)
+
+
+def _migrate(urls: list[str], barrier: Barrier) -> None:
+    for url in urls:
+        barrier.wait(timeout=30)  # a process that failed breaks the barrier for the others
+        store = Store(url)
+        store.create_schema()
+        store.engine.dispose()
+
+
+def _migrate_at_once(urls: list[str], processes: int) -> list[int | None]:
+    """Start ``processes`` processes that migrate each URL at the same instant, as gunicorn's workers do."""
+    context = get_context("spawn")
+    barrier = context.Barrier(processes)
+    started = [context.Process(target=_migrate, args=(urls, barrier), daemon=True) for _ in range(processes)]
+    for process in started:
+        process.start()
+    for process in started:
+        process.join(timeout=120)
+        process.kill()
+    return [process.exitcode for process in started]
+
+
+def test_workers_starting_together_on_a_new_sqlite_file_all_migrate(tmp_path: Path) -> None:
+    urls = [f"sqlite:///{tmp_path / f'new-{attempt}.sqlite3'}" for attempt in range(8)]  # the race is timing
+    assert _migrate_at_once(urls, 4) == [0, 0, 0, 0]
+    for url in urls:
+        store = Store(url)
+        with store.engine.connect() as connection:
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        store.engine.dispose()
+
+
+def test_workers_starting_together_on_a_new_postgres_database_all_migrate() -> None:
+    with postgres_database() as url:
+        assert _migrate_at_once([url], 4) == [0, 0, 0, 0]
