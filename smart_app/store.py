@@ -113,6 +113,7 @@ class DeliveryRecord(Base):
     Written in the same transaction as the ledger's "sent" (so no referral is written and
     forgotten) and kept when its launch expires, so the ATP sees it across launches.
     state: pending (to deliver) → sent (Task followed) → closed; dead = refused, needs a person.
+    Everything about the patient (reference, summary, Bundle, answers, reasons) is sealed.
     """
 
     __tablename__ = "deliveries"
@@ -121,10 +122,10 @@ class DeliveryRecord(Base):
     iss: Mapped[str] = mapped_column(String(2000))
     fhir_user: Mapped[str] = mapped_column(String(2000))
     service_request_id: Mapped[str] = mapped_column(String(64))  # at the EHR
-    patient_reference: Mapped[str] = mapped_column(String(200))  # at the EHR, "Patient/…"
-    summary_json: Mapped[str] = mapped_column(Text)  # patient, physician, questions (for the page)
+    patient_reference: Mapped[str] = mapped_column(EncryptedText())  # at the EHR, "Patient/…"
+    summary_json: Mapped[str] = mapped_column(EncryptedText())  # patient, physician, questions (for the page)
     receiver_url: Mapped[str] = mapped_column(String(2000))
-    payload_json: Mapped[str] = mapped_column(Text)  # the transaction Bundle, built once
+    payload_json: Mapped[str] = mapped_column(EncryptedText())  # the transaction Bundle, built once
     state: Mapped[str] = mapped_column(String(16), index=True)
     task_id: Mapped[str | None] = mapped_column(String(64))
     task_status: Mapped[str | None] = mapped_column(String(32))
@@ -133,8 +134,8 @@ class DeliveryRecord(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     claimed_by: Mapped[str | None] = mapped_column(String(64))
-    last_error: Mapped[str | None] = mapped_column(Text)  # plain words, shown to the ATP
-    result_json: Mapped[str | None] = mapped_column(Text)  # answers, reason, opinion letter
+    last_error: Mapped[str | None] = mapped_column(EncryptedText())  # plain words, shown to the ATP
+    result_json: Mapped[str | None] = mapped_column(EncryptedText())  # answers, reason, opinion letter
     filing: Mapped[str | None] = mapped_column(String(16))  # awaiting-launch | filed
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -151,7 +152,7 @@ class DeliveryEvent(Base):
     )
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     kind: Mapped[str] = mapped_column(String(32))
-    detail: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(EncryptedText())  # a reason in the clinic's words
 
 
 def token_hash(token: str) -> str:

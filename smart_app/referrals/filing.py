@@ -37,18 +37,24 @@ class Filing:
         self._store, self._ns, self._clock = store, namespace, clock
 
     def awaiting(self, fhir_user: str, iss: str, patient_reference: str) -> list[str]:
-        """Referral ids of this ATP and patient whose outcome waits for a launch."""
+        """Referral ids of this ATP and patient whose outcome waits for a launch.
+
+        The patient reference is sealed at rest, so the patient is matched here, not in SQL.
+        """
         with self._store.transaction() as db:
-            return list(
-                db.execute(
-                    select(DeliveryRecord.id).where(
-                        DeliveryRecord.fhir_user == fhir_user,
-                        DeliveryRecord.iss == iss,
-                        DeliveryRecord.patient_reference == patient_reference,
-                        DeliveryRecord.filing == "awaiting-launch",
-                    )
-                ).scalars()
-            )
+            rows = db.execute(
+                select(DeliveryRecord.id, DeliveryRecord.patient_reference).where(
+                    DeliveryRecord.fhir_user == fhir_user,
+                    DeliveryRecord.iss == iss,
+                    DeliveryRecord.filing == "awaiting-launch",
+                )
+            ).all()
+        return [referral_id for referral_id, patient in rows if patient == patient_reference]
+
+    def file_awaiting(self, client: FhirClient, iss: str, fhir_user: str, patient_reference: str) -> int:
+        """File, with the ATP's own ``client``, what waited for this ATP and patient; how many were filed."""
+        awaiting = self.awaiting(fhir_user, iss, patient_reference)
+        return sum(self.file(client, referral_id) for referral_id in awaiting)
 
     def file(self, client: FhirClient, referral_id: str) -> bool:
         """File one outcome with ``client``; False (and it keeps waiting) if the EHR refuses."""

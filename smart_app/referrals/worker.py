@@ -12,7 +12,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import FrameType
 
@@ -44,9 +44,15 @@ def ehr_backends(svc: Services) -> dict[str, BackendClient]:
 
 
 def deliverer_from_services(
-    svc: Services, worker: str | None = None, clock: Callable[[], datetime] = utcnow
+    svc: Services,
+    worker: str | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    backends: Mapping[str, BackendClient] | None = None,
 ) -> Deliverer:
-    """A Deliverer wired to the app's store, receivers, keys and HTTP pool."""
+    """A Deliverer wired to the app's store, receivers, keys and HTTP pool.
+
+    ``backends``: the EHRs it files to by Backend Services; by default every registration with one.
+    """
     return Deliverer(
         outbox=Outbox(svc.store),
         receivers=svc.receivers,
@@ -56,7 +62,7 @@ def deliverer_from_services(
         namespace=svc.settings.namespace,
         worker=worker or worker_name(),
         clock=clock,
-        ehr_backends=ehr_backends(svc),
+        ehr_backends=ehr_backends(svc) if backends is None else backends,
         filing=Filing(svc.store, svc.settings.namespace, clock),
     )
 

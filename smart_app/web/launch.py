@@ -24,6 +24,7 @@ from smart_app.smart.id_token import UserNotSupported, identity_from_id_token, p
 from smart_app.smart.scopes import scopes_for_style, style_for
 from smart_app.smart.token import TokenResponse, exchange_code
 from smart_app.web.clients import client_credentials, endpoints
+from smart_app.web.referrals import file_awaiting
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("launch", __name__)
@@ -140,6 +141,7 @@ def callback() -> Response:
     fhir_user = verified_practitioner(token, config, registration, pending)
     binding = svc.launches.activate(pending, token, fhir_user, now)
     logger.info("launch.completed registration=%s launch=%s", registration.key, binding.key)
+    file_awaiting(pending.iss, fhir_user, token.patient, token.access_token)  # opinions back since
     response = redirect(url_for("compose.compose_page", launch_key=binding.key), 303)
     set_launch_cookie(response, svc.settings, binding.key, binding.cookie, svc.settings.session_ttl_seconds)
     return response

@@ -46,19 +46,21 @@ def retry(referral_id: str) -> Response:
     return redirect(url_for("referrals.referral_status", referral_id=referral_id), 303)
 
 
-def _file_awaiting(launch: Launch) -> None:
-    """At the ATP's launch, file the opinions that waited for it (this patient only: patient/ scopes)."""
-    svc = services()
-    if not launch.patient or not launch.fhir_user:
+def file_awaiting(iss: str, fhir_user: str | None, patient: str | None, access_token: str | None) -> None:
+    """At the ATP's launch, file the opinions that waited for it (this patient only: patient/ scopes).
+
+    Called at the callback and on the referral pages; a refusal leaves them waiting, never fails the page.
+    """
+    if not patient or not fhir_user or not access_token:
         return
+    svc = services()
+    client = FhirClient(svc.http.for_url(iss), iss, access_token, svc.http.timeout)
     filing = Filing(svc.store, svc.settings.namespace, utcnow)
-    awaiting = filing.awaiting(launch.fhir_user, launch.iss, f"Patient/{launch.patient}")
-    if awaiting:
-        client = FhirClient(
-            svc.http.for_url(launch.iss), launch.iss, launch.access_token or "", svc.http.timeout
-        )
-        for referral_id in awaiting:
-            filing.file(client, referral_id)
+    filing.file_awaiting(client, iss, fhir_user, f"Patient/{patient}")
+
+
+def _file_awaiting(launch: Launch) -> None:
+    file_awaiting(launch.iss, launch.fhir_user, launch.patient, launch.access_token)
 
 
 def _launch() -> Launch:

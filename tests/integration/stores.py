@@ -18,8 +18,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from smart_app.crypto import DataKeys, new_key_line
 from smart_app.store import Store
 
+TEST_DATA_KEYS = DataKeys.parse(new_key_line("stores"))  # the outbox seals what it keeps about patients
 POSTGRES_ADMIN_URL = os.environ.get(
     "SMART_APP_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"
 )
@@ -54,13 +56,13 @@ def postgres_database() -> Iterator[str]:
 def store_on(kind: str, tmp_path: Path) -> Iterator[Store]:
     """A migrated Store on ``sqlite`` or ``postgresql``."""
     if kind == "sqlite":
-        store = Store(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+        store = Store(f"sqlite:///{tmp_path / 'store.sqlite3'}", TEST_DATA_KEYS)
         store.create_schema()
         yield store
         store.engine.dispose()
         return
     with postgres_database() as url:
-        store = Store(url)
+        store = Store(url, TEST_DATA_KEYS)
         store.create_schema()
         try:
             yield store

@@ -24,6 +24,7 @@ from smart_app.services import utcnow
 from smart_app.smart.backend_services import BackendClient, BackendTokens
 from smart_app.smart.client_assertion import assertion_form
 from smart_app.store import DeliveryRecord, Store
+from tests.integration.stores import TEST_DATA_KEYS
 from tests.receiver_proxy import fault_proxy
 from tests.sandbox_server import Sandbox
 from tests.unit.test_service_request import REFERRAL
@@ -104,7 +105,7 @@ class Clock:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    found = Store(f"sqlite:///{tmp_path / 'outbox.sqlite3'}")
+    found = Store(f"sqlite:///{tmp_path / 'outbox.sqlite3'}", TEST_DATA_KEYS)
     found.create_schema()
     yield found
     found.engine.dispose()

@@ -13,6 +13,7 @@ from flask import Flask
 from smart_app.config import Settings
 from smart_app.referrals.worker import deliverer_from_services
 from smart_app.services import services, utcnow
+from smart_app.smart.backend_services import BackendClient
 from smart_app.store import DeliveryRecord
 from tests.pages import form_fields, launch_from_ehr, referral_form
 from tests.sandbox_server import Sandbox
@@ -26,8 +27,8 @@ ANSWERS = ["Yes, the findings fit a lumbar strain.", "Not yet: six more weeks of
 class Worker:
     """The app's own delivery worker, with a clock that can jump past backoff waits."""
 
-    def __init__(self, flask_app: Flask) -> None:
-        self.app, self.offset = flask_app, timedelta()
+    def __init__(self, flask_app: Flask, *, backend: bool = True) -> None:
+        self.app, self.offset, self.backend = flask_app, timedelta(), backend
 
     def now(self) -> datetime:
         return utcnow() + self.offset
@@ -35,7 +36,9 @@ class Worker:
     def run(self) -> None:
         self.offset += timedelta(hours=1)
         with self.app.app_context():
-            deliverer_from_services(services(), "loop-worker", self.now).run_once(limit=100)
+            # {}: as if the EHR's registration had no Backend Services client
+            backends: dict[str, BackendClient] | None = None if self.backend else {}
+            deliverer_from_services(services(), "loop-worker", self.now, backends).run_once(limit=100)
 
 
 def send(sandbox: Sandbox) -> tuple[requests.Session, str, str]:
@@ -61,6 +64,20 @@ def clinic_sets(clinic: requests.Session, base: str, task: dict[str, Any], **cha
     return dict(response.json())
 
 
+def answer(clinic: requests.Session, clinic_base: str, ns: str, task: dict[str, Any]) -> None:
+    """The clinic attaches its letter and completes the Task with one answer per question."""
+    letter = {"contentType": "text/plain", "data": base64.b64encode(b"Opinion letter").decode(),
+              "title": "Second opinion letter"}  # fmt: skip
+    document = clinic.post(f"{clinic_base}/DocumentReference", timeout=30, json={
+        "resourceType": "DocumentReference", "status": "current", "content": [{"attachment": letter}],
+    }, headers={"Content-Type": "application/fhir+json"}).json()  # fmt: skip
+    io = f"{ns}/CodeSystem/task-io"
+    outputs = [{"type": {"coding": [{"system": io, "code": "answer"}]}, "valueString": a} for a in ANSWERS]
+    outputs.append({"type": {"coding": [{"system": io, "code": "opinion"}]},
+                    "valueReference": {"reference": f"DocumentReference/{document['id']}"}})  # fmt: skip
+    clinic_sets(clinic, clinic_base, task, status="completed", output=outputs)
+
+
 def test_the_whole_loop(sandbox: Sandbox, flask_app: Flask, app_settings: Settings) -> None:
     ns, clinic_base = app_settings.namespace, sandbox.clinic_fhir_base
     browser, referral_id, app = send(sandbox)
@@ -74,27 +91,10 @@ def test_the_whole_loop(sandbox: Sandbox, flask_app: Flask, app_settings: Settin
     for status in ("received", "accepted", "in-progress"):
         task = clinic_sets(clinic, clinic_base, task, status=status)
         worker.run()
-    letter = {"contentType": "text/plain", "data": base64.b64encode(b"Opinion letter").decode(),
-              "title": "Second opinion letter"}  # fmt: skip
-    document = clinic.post(f"{clinic_base}/DocumentReference", timeout=30, json={
-        "resourceType": "DocumentReference", "status": "current", "content": [{"attachment": letter}],
-    }, headers={"Content-Type": "application/fhir+json"}).json()  # fmt: skip
-    io = f"{ns}/CodeSystem/task-io"
-    outputs = [{"type": {"coding": [{"system": io, "code": "answer"}]}, "valueString": a} for a in ANSWERS]
-    outputs.append({"type": {"coding": [{"system": io, "code": "opinion"}]},
-                    "valueReference": {"reference": f"DocumentReference/{document['id']}"}})  # fmt: skip
-    clinic_sets(clinic, clinic_base, task, status="completed", output=outputs)
+    answer(clinic, clinic_base, ns, task)
     worker.run()
 
-    page = browser.get(f"{app}/referrals/{referral_id}/status", timeout=30)
-    assert page.status_code == 200 and "Completed" in page.text
-    for question, answer in zip(QUESTIONS, ANSWERS, strict=True):
-        assert page.text.index(question) < page.text.index(answer)  # each answer under its question
-    assert QUESTIONS[1] not in page.text[: page.text.index(ANSWERS[0])]
-    for step in ("Received", "Accepted", "In Progress", "Completed"):
-        assert f"The clinic set the status to {step}" in page.text
-    assert "Opinion filed to the chart" in page.text
-
+    # Filed by the worker with SMART Backend Services: no ATP has opened anything since sending.
     ehr = sandbox.admin_session()
     [filed] = search(ehr, sandbox.fhir_base, "DocumentReference", f"{ns}/sid/referral", referral_id)
     [order] = search(ehr, sandbox.fhir_base, "ServiceRequest", f"{ns}/sid/referral", referral_id)
@@ -102,8 +102,40 @@ def test_the_whole_loop(sandbox: Sandbox, flask_app: Flask, app_settings: Settin
     assert filed["type"]["coding"][0]["code"] == "11488-4"
     assert filed["content"][0]["attachment"]["title"] == "Second opinion letter"
     assert order["status"] == "completed"
+
+    page = browser.get(f"{app}/referrals/{referral_id}/status", timeout=30)
+    assert page.status_code == 200 and "Completed" in page.text
+    for question, answer_text in zip(QUESTIONS, ANSWERS, strict=True):
+        assert page.text.index(question) < page.text.index(answer_text)  # each answer under its question
+    assert QUESTIONS[1] not in page.text[: page.text.index(ANSWERS[0])]
+    for step in ("Received", "Accepted", "In Progress", "Completed"):
+        assert f"The clinic set the status to {step}" in page.text
+    assert "Opinion filed to the chart" in page.text and "The opinion is filed in the patient" in page.text
     listing = browser.get(f"{app}/referrals", timeout=30)
     assert referral_id in listing.text and "Completed" in listing.text
+
+
+def test_without_a_backend_client_the_next_launch_files_the_opinion(
+    sandbox: Sandbox, flask_app: Flask, app_settings: Settings
+) -> None:
+    ns, clinic_base = app_settings.namespace, sandbox.clinic_fhir_base
+    _, referral_id, _ = send(sandbox)
+    worker, clinic = Worker(flask_app, backend=False), sandbox.admin_session(clinic=True)
+    worker.run()
+    [task] = search(clinic, clinic_base, "Task", f"{ns}/sid/referral", referral_id)
+    answer(clinic, clinic_base, ns, task)
+    worker.run()
+    ehr = sandbox.admin_session()
+    assert search(ehr, sandbox.fhir_base, "DocumentReference", f"{ns}/sid/referral", referral_id) == []
+
+    browser, compose = launch_from_ehr(sandbox)  # the ATP opens the app again for this patient
+    assert compose.status_code == 200
+    [filed] = search(ehr, sandbox.fhir_base, "DocumentReference", f"{ns}/sid/referral", referral_id)
+    assert filed["type"]["coding"][0]["code"] == "11488-4"
+    [order] = search(ehr, sandbox.fhir_base, "ServiceRequest", f"{ns}/sid/referral", referral_id)
+    assert order["status"] == "completed"
+    app = compose.url.rsplit("/compose", 1)[0]
+    assert "The opinion is filed in the patient" in browser.get(f"{app}/referrals/{referral_id}/status").text
 
 
 def test_a_rejection_shows_its_reason_and_revokes_the_order(

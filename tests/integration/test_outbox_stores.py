@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 from multiprocessing import get_context
 from multiprocessing.synchronize import Barrier
@@ -156,3 +157,26 @@ def test_workers_starting_together_on_a_new_sqlite_file_all_migrate(tmp_path: Pa
 def test_workers_starting_together_on_a_new_postgres_database_all_migrate() -> None:
     with postgres_database() as url:
         assert _migrate_at_once([url], 4) == [0, 0, 0, 0]
+
+
+def test_the_outbox_keeps_no_phi_in_clear(any_store: Store) -> None:
+    delivery = _new("phi-check")
+    delivery = replace(
+        delivery,
+        patient_reference="Patient/wc-quill-9",
+        summary={"patient": "Ada Quillfeatherby", "questions": ["Is the Quillfeatherby tendon torn?"]},
+        payload={"resourceType": "Bundle", "entry": [{"resource": {"name": [{"text": "Ada Quillfeather"}]}}]},
+    )
+    with any_store.transaction() as db:
+        enqueue(db, delivery, utcnow())
+    with any_store.transaction() as db:
+        row = db.get(DeliveryRecord, "phi-check")
+        assert row is not None
+        row.result_json, row.last_error = '{"answers": ["Quillfeatherby answer"]}', "Quillfeatherby refused"
+    with any_store.engine.connect() as connection:
+        raw = connection.execute(text("SELECT * FROM deliveries WHERE id = 'phi-check'")).one()
+    assert not [value for value in raw if isinstance(value, str) and "quill" in value.lower()]
+    with any_store.transaction() as db:  # and the app reads it back
+        row = db.get(DeliveryRecord, "phi-check")
+        assert row is not None and row.patient_reference == "Patient/wc-quill-9"
+        assert "Quillfeatherby" in row.summary_json and "Quillfeather" in row.payload_json

@@ -22,7 +22,7 @@ def upgrade() -> None:
         sa.Column("iss", sa.String(2000), nullable=False),
         sa.Column("fhir_user", sa.String(2000), nullable=False),
         sa.Column("service_request_id", sa.String(64), nullable=False),
-        sa.Column("patient_reference", sa.String(200), nullable=False),
+        sa.Column("patient_reference", sa.Text, nullable=False),  # sealed
         sa.Column("summary_json", sa.Text, nullable=False),
         sa.Column("receiver_url", sa.String(2000), nullable=False),
         sa.Column("payload_json", sa.Text, nullable=False),
