@@ -3,19 +3,17 @@ documents, a blocked related clinic, an IME warning, keyboard only, and axe-core
 
 from __future__ import annotations
 
-import os
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import Screenshot
 from tests.sandbox_server import Sandbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_app")]
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "composer.png"
 
 
 def _in_days(days: int) -> str:
@@ -140,9 +138,10 @@ def test_axe_finds_no_serious_violation_at_320_px(page: Page, sandbox: Sandbox) 
     assert wide == []  # no sideways scrolling in a narrow EHR side panel
 
 
-def test_composer_screenshot_for_the_readme(page: Page, sandbox: Sandbox, tmp_path: Path) -> None:
+def test_composer_screenshot_for_the_readme(
+    page: Page, sandbox: Sandbox, screenshot: Screenshot
+) -> None:
     """UPDATE_SCREENSHOTS=1 writes docs/img/composer.png; otherwise the picture goes to tmp_path."""
-    target = SCREENSHOT if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path / "composer.png"
     page.set_viewport_size({"width": 900, "height": 1200})
     _launch(page, sandbox)
     page.get_by_label("Question 1", exact=True).fill("Is the diagnosis of lumbar strain correct?")
@@ -152,6 +151,4 @@ def test_composer_screenshot_for_the_readme(page: Page, sandbox: Sandbox, tmp_pa
     page.get_by_label("Physician", exact=True).select_option("PractitionerRole/so-1")
     page.get_by_role("button", name="Update preview").last.click()
     expect(page.locator(".notes")).to_contain_text("Question 2 of 2: Has the patient reached")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(target), full_page=True)
-    assert target.stat().st_size > 10_000
+    assert screenshot(page, "composer.png").stat().st_size > 10_000
