@@ -102,9 +102,9 @@ def _frame_ancestors(registrations: Iterable[Registration]) -> set[str]:
 @click.command("purge")
 def purge_command() -> None:
     """Delete expired launches and the rows that belong to them (run it from cron or a timer)."""
-    from smart_app.services import services, utcnow
+    from smart_app.referrals.worker import purge_expired_launches
 
-    removed = services().store.purge_expired(utcnow())
+    removed = purge_expired_launches()
     click.echo(f"purged {removed} expired launches")
 
 

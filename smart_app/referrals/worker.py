@@ -26,6 +26,7 @@ from smart_app.services import Services, services, utcnow
 from smart_app.smart.backend_services import BackendClient
 
 logger = logging.getLogger(__name__)
+PURGE_EVERY_SECONDS = 300.0
 
 
 def worker_name() -> str:
@@ -67,16 +68,43 @@ def deliverer_from_services(
     )
 
 
-def run_loop(deliverer: Deliverer, interval: float, stop: threading.Event) -> None:
-    """Deliver until ``stop`` is set; sleep ``interval`` when nothing was due."""
+def run_loop(
+    deliver: Callable[[], int],
+    interval: float,
+    stop: threading.Event,
+    purge: Callable[[], int] | None = None,
+    purge_every: float = PURGE_EVERY_SECONDS,
+) -> None:
+    """Deliver until ``stop`` is set; sleep ``interval`` when nothing was due.
+
+    ``purge`` (expired launches) runs at the start and then every ``purge_every`` seconds,
+    so expired tokens and charts go on a schedule, not when someone happens to launch.
+    """
+    next_purge = time.monotonic()
     while not stop.is_set():
-        try:
-            busy = deliverer.run_once()
-        except Exception as error:  # the loop must outlive a database blip; the row stays queued
-            logger.error("worker.pass_failed error=%s", type(error).__name__)
-            busy = 0
+        if purge is not None and time.monotonic() >= next_purge:
+            next_purge = time.monotonic() + purge_every
+            _quietly("purge", purge)
+        busy = _quietly("pass", deliver)
         if not busy:
             stop.wait(interval)
+
+
+def _quietly(name: str, job: Callable[[], int]) -> int:
+    """Run one job; the loop must outlive a database blip (the rows stay queued)."""
+    try:
+        return job()
+    except Exception as error:
+        logger.error("worker.%s_failed error=%s", name, type(error).__name__)
+        return 0
+
+
+def purge_expired_launches() -> int:
+    """Delete expired launches (tokens, chart, draft) and what belongs to them; how many went."""
+    removed = services().store.purge_expired(utcnow())
+    if removed:
+        logger.info("launches.purged count=%s", removed)
+    return removed
 
 
 def register_worker_command(app: Flask) -> None:
@@ -101,5 +129,5 @@ def register_worker_command(app: Flask) -> None:
         signal.signal(signal.SIGINT, _stop)
         logger.info("worker.started")
         started = time.monotonic()
-        run_loop(deliverer, interval, stop)
+        run_loop(deliverer.run_once, interval, stop, purge=purge_expired_launches)
         logger.info("worker.stopped seconds=%.0f", time.monotonic() - started)

@@ -89,9 +89,7 @@ def _authorize(registration: Registration, launch: str | None) -> Response:
         aud=registration.iss,
         launch=launch,
     )
-    now = utcnow()
-    svc.store.purge_expired(now)
-    binding = svc.launches.start(registration, auth, now)
+    binding = svc.launches.start(registration, auth, utcnow())
     response = redirect(auth.url, 302)
     set_launch_cookie(response, svc.settings, binding.key, binding.cookie, svc.settings.launch_ttl_seconds)
     logger.info("launch.started registration=%s standalone=%s", registration.key, launch is None)

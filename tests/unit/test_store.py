@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from smart_app.crypto import DataKeys, new_key_line
 from smart_app.errors import LaunchError, LaunchExpired, LaunchRequired, ReferralNotFound
 from smart_app.launches import BrowserBinding, Launches, cookie_name
 from smart_app.referrals.ledger import ReferralLedger
+from smart_app.referrals.worker import run_loop
 from smart_app.smart.authorize import AuthorizationRequest
 from smart_app.smart.token import TokenResponse
 from smart_app.store import Launch, ReferralRecord, Store, token_hash
@@ -156,3 +158,20 @@ def test_a_failed_send_can_be_retried_at_once(launches: Launches, store: Store) 
     ledger.release("r2")
     assert ledger.claim("r2", launch_id, REGISTRATION.iss, NOW) == "send"
     assert ledger.claim("r2", launch_id, REGISTRATION.iss, NOW + timedelta(minutes=1)) == "send"
+
+
+def test_the_worker_loop_purges_expired_launches_on_a_schedule(launches: Launches, store: Store) -> None:
+    """Expired launches go without anyone launching again: the delivery worker purges them."""
+    binding = _activate(launches, launches.start(REGISTRATION, REQUEST, NOW))
+    stop, passes = threading.Event(), []
+
+    def deliver() -> int:  # the worker's pass; stop once the loop has come round a few times
+        passes.append(1)
+        if len(passes) >= 3:
+            stop.set()
+        return 0
+
+    later = NOW + timedelta(hours=9)
+    run_loop(deliver, 0.001, stop, purge=lambda: store.purge_expired(later), purge_every=60)
+    with store.transaction() as db:
+        assert db.get(Launch, binding.key) is None
