@@ -193,6 +193,11 @@ class Launches:
         """Keep the chart read at compose time for the form's later steps."""
         self._set(launch_id, chart_json=chart_json)
 
+    def chart_json(self, launch_id: str) -> str | None:
+        """The chart kept at compose time (deferred: a request's launch row comes without it)."""
+        with self._store.transaction() as db:
+            return db.execute(select(Launch.chart_json).where(Launch.id == launch_id)).scalar_one_or_none()
+
     def save_draft(self, launch_id: str, draft_json: str) -> None:
         """Keep what the ATP typed when the launch cannot continue."""
         self._set(launch_id, draft_json=draft_json)

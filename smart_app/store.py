@@ -87,8 +87,9 @@ class Launch(Base):
     encounter: Mapped[str | None] = mapped_column(EncryptedText())
     fhir_user: Mapped[str | None] = mapped_column(EncryptedText())
     context_json: Mapped[str | None] = mapped_column(EncryptedText())  # banner, style, fhirContext
-    chart_json: Mapped[str | None] = mapped_column(EncryptedText())  # the chart read at compose time
-    draft_json: Mapped[str | None] = mapped_column(EncryptedText())  # a form kept when the EHR ended us
+    # Deferred: loaded only by the steps that need them (Launches.chart_json), not on every request.
+    chart_json: Mapped[str | None] = mapped_column(EncryptedText(), deferred=True)  # read at compose
+    draft_json: Mapped[str | None] = mapped_column(EncryptedText(), deferred=True)  # kept when ended
 
 
 class ReferralRecord(Base):

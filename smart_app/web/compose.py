@@ -197,12 +197,13 @@ def _directory_client() -> FhirClient:
 
 
 def _chart(launch: Launch) -> Chart:
-    if not launch.chart_json:
+    kept = services().launches.chart_json(launch.id)
+    if not kept:
         raise ReferralInvalid(
             "The chart for this form is no longer loaded.",
             "Open the compose page again; nothing was sent.",
         )
-    return chart_from_json(launch.chart_json)
+    return chart_from_json(kept)
 
 
 def _preview(form: ComposeForm) -> list[str]:

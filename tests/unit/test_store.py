@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from smart_app.config import Registration, Settings
 from smart_app.crypto import DataKeys, new_key_line
@@ -175,3 +175,12 @@ def test_the_worker_loop_purges_expired_launches_on_a_schedule(launches: Launche
     run_loop(deliver, 0.001, stop, purge=lambda: store.purge_expired(later), purge_every=60)
     with store.transaction() as db:
         assert db.get(Launch, binding.key) is None
+
+
+def test_a_request_loads_the_launch_without_its_chart(launches: Launches) -> None:
+    """The chart (500 KB sealed at 5,000 conditions) is read only by the steps that need it."""
+    binding = _activate(launches, launches.start(REGISTRATION, REQUEST, NOW))
+    launches.save_chart(binding.key, '{"conditions": []}')
+    row = launches.active(binding.key, _cookies(binding), NOW)
+    assert {"chart_json", "draft_json"} <= inspect(row).unloaded
+    assert launches.chart_json(binding.key) == '{"conditions": []}'
