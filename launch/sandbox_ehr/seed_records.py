@@ -73,7 +73,7 @@ def _imaging_report(worker: Worker) -> Json:
         "subject": {"reference": f"Patient/{worker.id}"},
         "effectiveDateTime": f"{worker.injuries[0].onset}T14:00:00-07:00",
         "issued": f"{worker.injuries[0].onset}T16:00:00-07:00",
-        "conclusion": "Synthetic report for the sandbox. Not a real person.",
+        "conclusion": f"Synthetic report for {worker.given} {worker.family}. Not a real person.",
         "presentedForm": [{"contentType": "application/pdf", "title": "Imaging report (PDF)",
                            "url": f"Binary/{worker.id}-dr-1-pdf"}],
     }
