@@ -117,6 +117,7 @@ def _send(launch: Launch, referral: Referral, receiver: Receiver) -> tuple[dict[
     except ReferralInvalid as refused:
         return {"records": refused.message}, refused.status
     except EhrError as error:
+        logger.warning("referral.records_unread id=%s error=%s", referral.id, type(error).__name__)
         return {"send": SendOutcome("not-sent", error=error).message}, error.status
     outcome = write_referral(client, referral, svc.settings.namespace)
     if outcome.state != "sent" or outcome.service_request_id is None:
