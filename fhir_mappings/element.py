@@ -36,3 +36,19 @@ def strings_from_element(value: Any) -> list[str]:
     """The non-blank strings of a repeating primitive such as HumanName.given."""
     items = value if isinstance(value, list) else [value]
     return [text for text in (string_from_element(item) for item in items) if text]
+
+
+def pruned_element(value: Any) -> Any:
+    """The JSON without None, "", [] or {} (ele-1) and without characters FHIR strings forbid.
+
+    https://hl7.org/fhir/R4/element.html#invs: every element SHALL have a value or children.
+    """
+    if isinstance(value, str):
+        return text_without_forbidden_characters(value)
+    if isinstance(value, dict):
+        pruned = {key: pruned_element(item) for key, item in value.items()}
+        return {key: item for key, item in pruned.items() if item not in (None, "", [], {})}
+    if isinstance(value, list):
+        items = [pruned_element(item) for item in value]
+        return [item for item in items if item not in (None, "", [], {})]
+    return value

@@ -33,7 +33,7 @@ from fhir_mappings.codes import (
     local_system,
 )
 from fhir_mappings.domain import Referral
-from fhir_mappings.element import mappings_from_element, string_from_element
+from fhir_mappings.element import mappings_from_element, pruned_element, string_from_element
 from fhir_mappings.errors import MappingError
 from fhir_mappings.identifier_search import if_none_exist_from_identifier, token_from_identifier
 from fhir_mappings.text import text_without_forbidden_characters
@@ -48,7 +48,7 @@ def service_request_from_referral(referral: Referral, ns: str) -> dict[str, Any]
         raise MappingError("a referral needs at least one question")
     if referral.modality not in MODALITY_DISPLAY:
         raise MappingError(f"unknown modality: {referral.modality!r}")
-    resource: dict[str, Any] = _pruned(
+    resource: dict[str, Any] = pruned_element(
         {
             "resourceType": "ServiceRequest",
             "text": {"status": "generated", "div": div_from_referral(referral)},
@@ -273,16 +273,3 @@ def _validated(resource: dict[str, Any]) -> dict[str, Any]:
 def _xhtml_text(value: str) -> str:
     """Escaped text XHTML can carry (https://www.w3.org/TR/xml/#charsets)."""
     return escape(text_without_forbidden_characters(value))
-
-
-def _pruned(value: Any) -> Any:
-    """The JSON without None, "", [] or {} (ele-1) and without characters FHIR strings forbid."""
-    if isinstance(value, str):
-        return text_without_forbidden_characters(value)
-    if isinstance(value, dict):
-        pruned = {key: _pruned(item) for key, item in value.items()}
-        return {key: item for key, item in pruned.items() if item not in (None, "", [], {})}
-    if isinstance(value, list):
-        items = [_pruned(item) for item in value]
-        return [item for item in items if item not in (None, "", [], {})]
-    return value

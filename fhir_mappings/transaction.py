@@ -6,9 +6,11 @@ so a repeated delivery finds what the first one wrote. Copies of EHR resources c
 ``{ns}/sid/ehr-resource`` = their absolute URL at the EHR; the ServiceRequest and the Task
 carry the referral id. References between entries use ``urn:uuid:`` fullUrls that the caller
 derives (``entry_url(name)``), so that the same referral always yields the same Bundle.
+A record review carries the records themselves (fhir_mappings/shared_record.py), which the
+ServiceRequest's ``supportingInfo`` names.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fhir.resources.R4B.condition import Condition
@@ -26,19 +28,28 @@ from fhir_mappings.codes import (
     identifier_system,
 )
 from fhir_mappings.domain import ConditionSummary, CoverageSummary, Referral
+from fhir_mappings.errors import MappingError
 from fhir_mappings.identifier_search import if_none_exist_from_identifier
+from fhir_mappings.reference import reference_from_resource
 from fhir_mappings.service_request import if_none_exist_from_referral_id, service_request_from_referral
+from fhir_mappings.shared_record import shared_record_from_resource
 from fhir_mappings.task import task_from_referral
 
 _GENDERS = frozenset({"male", "female", "other", "unknown"})
 
 
 def transaction_from_referral(
-    referral: Referral, ns: str, iss: str, entry_url: Callable[[str], str]
+    referral: Referral,
+    ns: str,
+    iss: str,
+    entry_url: Callable[[str], str],
+    records: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """Patient, reason Conditions, Coverage, ServiceRequest and Task in one transaction Bundle.
+    """Patient, reasons, Coverage, shared records, ServiceRequest and Task in one transaction Bundle.
 
     ``entry_url(name)`` gives the ``urn:uuid:`` fullUrl of an entry, the same for the same name.
+    ``records`` are the resources of ``referral.records`` as read at send time, in that order,
+    their attachments inlined.
     """
     patient_url = entry_url(referral.patient.reference)
     request_url = entry_url("ServiceRequest")
@@ -55,7 +66,11 @@ def transaction_from_referral(
         coverage_url = entry_url(referral.coverage.reference)
         coverage = _coverage(referral.coverage, ns, iss, patient_url)
         creates.append((coverage_url, coverage, _by_source(ns, iss, referral.coverage.reference)))
+    shared, supporting = _shared_records(referral, records, ns, iss, patient_url, entry_url)
+    creates += shared
     service_request = _service_request(referral, ns, iss, patient_url, reason_urls, coverage_url)
+    if supporting:  # the EHR's own references would not resolve at the clinic
+        service_request["supportingInfo"] = supporting
     by_referral = if_none_exist_from_referral_id(referral.id, ns)
     creates.append((request_url, service_request, by_referral))
     task = task_from_referral(
@@ -164,6 +179,33 @@ def _service_request(
     if coverage_url:
         resource["insurance"] = [{"reference": coverage_url}]
     return resource
+
+
+def _shared_records(
+    referral: Referral,
+    records: Sequence[Mapping[str, Any]],
+    ns: str,
+    iss: str,
+    patient_url: str,
+    entry_url: Callable[[str], str],
+) -> tuple[list[Create], list[dict[str, str]]]:
+    """A conditional create per shared record, and the ServiceRequest's supportingInfo naming them.
+
+    https://hl7.org/fhir/R4/servicerequest-definitions.html#ServiceRequest.supportingInfo
+    """
+    if len(records) != len(referral.records):
+        raise MappingError("every shared record needs its resource, read at send time")
+    creates: list[Create] = []
+    supporting: list[dict[str, str]] = []
+    for record, resource in zip(referral.records, records, strict=True):
+        if reference_from_resource(resource) != record.reference:
+            raise MappingError("the records' resources are not the records chosen, in order")
+        url = entry_url(record.reference)
+        identifier = ehr_resource_identifier(ns, iss, record.reference)
+        copy = shared_record_from_resource(resource, identifier, patient_url)
+        creates.append((url, copy, _by_source(ns, iss, record.reference)))
+        supporting.append({"reference": url, "display": record.title})
+    return creates, supporting
 
 
 def _by_source(ns: str, iss: str, reference: str) -> str:

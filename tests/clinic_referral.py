@@ -30,8 +30,10 @@ class Delivered:
     referral_id: str
 
 
-def deliver(sandbox: Sandbox, questions: list[str], owner: str = "so-1") -> Delivered:
-    """PUT a Patient, a Condition, the ServiceRequest and the Task at the clinic."""
+def deliver(
+    sandbox: Sandbox, questions: list[str], owner: str = "so-1", records: list[dict[str, Any]] | None = None
+) -> Delivered:
+    """PUT a Patient, a Condition, the shared records, the ServiceRequest and the Task at the clinic."""
     suffix = uuid.uuid4().hex[:12]
     referral_id = uuid.uuid4().hex
     clinic = sandbox.admin_session(clinic=True)
@@ -42,7 +44,14 @@ def deliver(sandbox: Sandbox, questions: list[str], owner: str = "so-1") -> Deli
                  "code": {"text": "Lumbar strain"}}
     _put(clinic, sandbox, patient)
     _put(clinic, sandbox, condition)
-    _put(clinic, sandbox, _service_request(suffix, referral_id, questions))
+    shared = [{**record, "id": f"rec-{suffix}-{n}", "subject": {"reference": f"Patient/pt-{suffix}"}}
+              for n, record in enumerate(records or [], start=1)]
+    for record in shared:
+        _put(clinic, sandbox, record)
+    request = _service_request(suffix, referral_id, questions)
+    if shared:
+        request["supportingInfo"] = [{"reference": f"{r['resourceType']}/{r['id']}"} for r in shared]
+    _put(clinic, sandbox, request)
     _put(clinic, sandbox, _task(suffix, referral_id, questions, owner))
     return Delivered(f"task-{suffix}", f"sr-{suffix}", f"pt-{suffix}", referral_id)
 

@@ -14,6 +14,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from .clinic_letter import LetterInvalid, letter_from_form
+from .clinic_records import SHOWN_INLINE, shared_file, shared_records
 from .clinic_services import check_csrf, clinic
 from .clinic_store import ClinicStore, Physician, VersionConflict
 from .clinic_tasks import (
@@ -29,6 +30,8 @@ from .fhir_codes import Json
 logger = logging.getLogger(__name__)
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 MAX_ANSWER = 10_000
+# a PDF or image shown by the browser itself: nothing else may load, nothing may frame it
+FILE_CSP = "default-src 'none'; img-src 'self'; object-src 'self'; frame-ancestors 'none'"
 
 
 @bp.get("")
@@ -48,6 +51,26 @@ def task_page(task_id: str) -> str:
     """One referral: questions, scope, patient, reasons, and the buttons its status allows."""
     task, physician = _task_and_physician(task_id, request.args.get("physician", ""))
     return _render(task, physician, {}, [])
+
+
+@bp.get("/tasks/<task_id>/records/<int:record>/files/<int:file>")
+def record_file(task_id: str, record: int, file: int) -> Response:
+    """One file of a record the referral shares: its own content type; a PDF or an image is
+    shown, anything else is downloaded, and nothing in it may run (CSP sandbox)."""
+    task, _ = _task_and_physician(task_id, "")
+    store = clinic().store
+    found = shared_file(store, store.read_reference(task.get("focus"), "ServiceRequest") or {},
+                        record, file)
+    if found is None:
+        abort(404, "This referral shares no such file.")
+    data, content_type, name = found
+    shown = content_type.split(";")[0].strip().lower() in SHOWN_INLINE
+    response = Response(data, status=200, content_type=content_type)
+    disposition = "inline" if shown else "attachment"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{name}"'
+    response.headers["Content-Security-Policy"] = FILE_CSP if shown else f"{FILE_CSP}; sandbox"
+    logger.info("inbox.file task=%s", task["id"])
+    return response
 
 
 @bp.post("/tasks/<task_id>/<action>")
@@ -123,7 +146,7 @@ def _render(task: Json, physician: Physician, errors: dict[str, str], answers: l
     return render_template(
         "inbox_task.html", task=task, physician=physician, errors=errors, answers=answers,
         questions=questions_from_task(task, clinic().namespace),
-        scope=_scope(request_), reasons=reasons,
+        scope=_scope(request_), reasons=reasons, records=shared_records(store, request_),
         patient=store.read_reference(task.get("for"), "Patient") or {},
     )
 

@@ -57,10 +57,14 @@ class ClinicStore:
         return {role["id"]: _physician(role) for role in roles}
 
     def referral_tasks(self, owners: list[str]) -> list[Json]:
-        """The referral Tasks owned by these PractitionerRole ids, newest first."""
-        params = [("code", TASK_CODE), ("_count", "500")]
-        bundle = self.service.search("Task", params).body or {}
+        """The referral Tasks owned by these PractitionerRole ids, newest first (at most 500)."""
         wanted = {f"PractitionerRole/{owner}" for owner in owners}
+        if not wanted:
+            return []
+        # owner and the sort go to the server: other owners' Tasks must not fill the page
+        params = [("code", TASK_CODE), ("owner", ",".join(sorted(wanted))),
+                  ("_sort", "-authored-on"), ("_count", "500")]
+        bundle = self.service.search("Task", params).body or {}
         tasks = [
             e["resource"] for e in bundle.get("entry") or []
             if e.get("search", {}).get("mode", "match") == "match"

@@ -1,14 +1,20 @@
-"""The receiving clinic's small web app (sandbox only): the inbox page.
+"""The receiving clinic's small web app (sandbox only): the inbox and the shared records' files.
 
-Bound to 127.0.0.1 like the rest of the sandbox; it has no sign-in.
+Bound to 127.0.0.1 like the rest of the sandbox; it has no sign-in. Every answer carries
+strict security headers: the pages load nothing but their own stylesheet, and no page or
+file may be framed, sniffed or cached.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import secrets
 
 from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
 from . import clinic_inbox
 from .clinic_services import ClinicServices, csrf_token
@@ -30,7 +36,31 @@ def create_clinic_web_app(settings: SandboxSettings, server: FhirServer) -> Flas
     app.register_blueprint(clinic_inbox.bp)
     app.context_processor(lambda: {"csrf_token": csrf_token()})
     app.register_error_handler(HTTPException, _plain_error)
+    policy = _page_policy(app)
+    app.after_request(lambda response: _secure_headers(response, policy))
     return app
+
+
+def _page_policy(app: Flask) -> str:
+    """CSP for the pages: nothing but their own inline stylesheet (by hash) and forms to self."""
+    assert app.jinja_loader is not None
+    source = app.jinja_loader.get_source(app.jinja_env, "base.html")[0]
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(block.encode()).digest()).decode()}'"
+        for block in re.findall(r"<style>(.*?)</style>", source, re.S)
+    )
+    return (f"default-src 'none'; style-src {hashes}; form-action 'self'; base-uri 'none'; "
+            "frame-ancestors 'none'")
+
+
+def _secure_headers(response: Response, policy: str) -> Response:
+    """Strict headers on every answer (a file view sets its own CSP); PHI is never cached."""
+    response.headers.setdefault("Content-Security-Policy", policy)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _plain_error(error: HTTPException) -> tuple[str, int]:

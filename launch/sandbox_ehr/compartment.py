@@ -2,7 +2,9 @@
 
 SMART App Launch 2.2: patient-level scopes give access to data *about the in-context patient*
 (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html#patient-specific-scopes).
-Only the resource types below are checked; others (Practitioner, Organization…) pass.
+Only the resource types below are checked, and Binary through its securityContext (the resource
+that governs access to it: https://hl7.org/fhir/R4/binary.html#security); others
+(Practitioner, Organization…) pass.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ def check_compartment(request: FhirRequest, patient: str, fhir_base: str, lookup
         _check_patient(request, patient, fhir_base)
     elif request.resource_type in PATIENT_ELEMENT:
         _check_compartment_type(request, patient, fhir_base, lookup)
+    elif request.resource_type == "Binary":
+        _check_binary(request, patient, fhir_base, lookup)
 
 
 def refers_to(value: str, patient: str, fhir_base: str) -> bool:
@@ -75,6 +79,21 @@ def _check_compartment_type(
             _check_body(existing, element, patient, fhir_base)
     if request.method == "PATCH":
         _check_patch(request.body, element)
+
+
+def _check_binary(request: FhirRequest, patient: str, fhir_base: str, lookup: Lookup) -> None:
+    """A Binary is the patient's when its securityContext is a resource of the patient."""
+    binary = request.body if request.method in ("POST", "PUT") else None
+    if binary is None and request.resource_id and not request.is_search:
+        binary = lookup("Binary", request.resource_id)
+        if binary is None:
+            return  # sekmet answers 404
+    context = (binary or {}).get("securityContext") if isinstance(binary, dict) else None
+    kind, _, resource_id = str((context or {}).get("reference", "")).partition("/")
+    governing = lookup(kind, resource_id) if kind in PATIENT_ELEMENT and resource_id else None
+    if governing is None:
+        raise CompartmentViolation("Binary needs a securityContext in the launch patient's record")
+    _check_body(governing, PATIENT_ELEMENT[kind], patient, fhir_base)
 
 
 def _check_body(resource: Any, element: str, patient: str, fhir_base: str) -> None:

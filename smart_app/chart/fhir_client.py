@@ -7,12 +7,14 @@ the JSON means is ``fhir_mappings``' business.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
+from fhir_mappings.attachment import url_on_server
 from fhir_mappings.bundle import BatchEntryResponse, batch_from_urls, responses_from_batch_response
 from smart_app.chart.breaker import CONNECT_TIMEOUT_SECONDS, Guard, GuardPolicy
 from smart_app.errors import (
@@ -27,10 +29,28 @@ from smart_app.errors import (
 logger = logging.getLogger(__name__)
 
 FHIR_JSON = "application/fhir+json"
+FILE_ACCEPT = f"{FHIR_JSON}, */*;q=0.5"  # a Binary as its resource, any other file as it is
+CHUNK_BYTES = 64 * 1024
 
 
 class BatchUnsupported(EhrError):
     """The server refused a ``batch`` as such (404/405/501 or 400 to the POST on its base URL)."""
+
+
+class ContentTooLarge(EhrError):
+    """A file is larger than the caller allows; no more of it was read."""
+
+
+class NotOnServer(EhrError):
+    """A file's address, or the address the server redirected to, is not under this server's base."""
+
+
+@dataclass(frozen=True)
+class Content:
+    """A file read from the server: its bytes and the Content-Type it came with."""
+
+    content_type: str | None
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -110,6 +130,26 @@ class FhirClient:
             raise EhrError("The EHR sent a paging link to another server; it was not followed.")
         return self._send("GET", url)
 
+    def fetch(self, url: str, max_bytes: int) -> Content:
+        """GET a file (an attachment url) on this server only: at most ``max_bytes``, no redirects.
+
+        The ATP's token goes with the request, so an address outside the base, or a redirect
+        anywhere, is refused before anything is read (fhir_mappings/attachment.py).
+        """
+        target = url_on_server(self.base_url, url)
+        if target is None:
+            raise NotOnServer("A file's address is outside the EHR; Second Opinion did not contact it.")
+        headers = {"Accept": FILE_ACCEPT}
+        response = self._request("GET", target, headers=headers, stream=True, allow_redirects=False)
+        with response:
+            if response.status_code >= 300:  # 3xx: _request raised for 4xx and 5xx
+                raise NotOnServer("The EHR sent Second Opinion elsewhere for a file; it was not followed.")
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise ContentTooLarge("The file is too large to send.")
+            data = _read_at_most(response, max_bytes, deadline=time.monotonic() + 3 * self._timeout[1])
+        return Content(response.headers.get("Content-Type"), data)
+
     def create(self, resource: Mapping[str, Any], if_none_exist: str | None = None) -> Created:
         """POST a resource; with ``If-None-Exist`` a retry finds the first one (R4 http.html#ccreate)."""
         headers = {"Content-Type": FHIR_JSON, "Prefer": "return=representation"}
@@ -149,6 +189,23 @@ class FhirClient:
                 self._guard.succeeded()
         _raise_for_status(response)
         return response
+
+
+def _read_at_most(response: requests.Response, max_bytes: int, deadline: float) -> bytes:
+    """The body, decoded, stopping as soon as it passes ``max_bytes`` or the deadline."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(CHUNK_BYTES):
+            size += len(chunk)
+            if size > max_bytes:
+                raise ContentTooLarge("The file is too large to send.")
+            if time.monotonic() > deadline:
+                raise EhrUnavailable("The EHR is sending a file too slowly.", "Try again in a moment.")
+            chunks.append(chunk)
+    except requests.RequestException as error:
+        raise _unavailable(error) from error
+    return b"".join(chunks)
 
 
 def _unavailable(error: requests.RequestException) -> EhrUnavailable:

@@ -9,7 +9,8 @@ sent, and never contacted.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from fhir_mappings.domain import Referral
 from fhir_mappings.transaction import transaction_from_referral
@@ -47,8 +48,12 @@ def new_delivery(
     fhir_user: str,
     service_request_id: str,
     namespace: str,
+    records: Sequence[Mapping[str, Any]] = (),
 ) -> NewDelivery:
-    """The outbox row's content: the transaction Bundle is built once, here."""
+    """The outbox row's content: the transaction Bundle is built once, here.
+
+    ``records`` are the shared records as read at send time (smart_app/chart/records.py).
+    """
 
     def entry_url(name: str) -> str:
         return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{namespace}/referral/{referral.id}/{name}')}"
@@ -68,5 +73,5 @@ def new_delivery(
         patient_reference=referral.patient.reference,
         summary=summary,
         receiver_url=receiver.base_url,
-        payload=transaction_from_referral(referral, namespace, iss, entry_url),
+        payload=transaction_from_referral(referral, namespace, iss, entry_url, records),
     )

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from fhir_mappings.bundle import resources_from_bundle
 from fhir_mappings.codes import ACCREDITATION_DISPLAY, MODALITY_DISPLAY, SCOPE_STATEMENT
 from fhir_mappings.directory_search import DirectoryQuery, directory_rows
+from fhir_mappings.domain import Referral
 from fhir_mappings.errors import ReferralRuleError
 from fhir_mappings.rules import (
     IME_DIFFERENCE,
@@ -32,12 +33,14 @@ from smart_app.chart.breaker import guards
 from smart_app.chart.directory import load_directory
 from smart_app.chart.fhir_client import FhirClient
 from smart_app.chart.reader import SKIPPABLE, Chart, chart_from_json, chart_to_json, load_chart
-from smart_app.errors import ReferralInvalid
+from smart_app.chart.records import shared_records
+from smart_app.errors import EhrError, ReferralInvalid
 from smart_app.launches import capabilities, check_csrf
 from smart_app.referrals.form import ComposeForm, FormInvalid, referral_from_form
 from smart_app.referrals.ledger import ReferralLedger
+from smart_app.referrals.receivers import Receiver
 from smart_app.referrals.routing import new_delivery, receiver_for_referral
-from smart_app.referrals.send import receipts, write_referral
+from smart_app.referrals.send import SendOutcome, receipts, write_referral
 from smart_app.services import services, utcnow
 from smart_app.store import Launch
 from smart_app.web.embedding import has_ehr_style, needs_patient_banner
@@ -99,21 +102,37 @@ def send_referral() -> Response | tuple[str, int]:
         return _render(launch, chart, form, {"send": unroutable.message}), 422
     ledger = ReferralLedger(svc.store)
     if ledger.claim(referral.id, launch.id, launch.iss, now) == "send":
-        outcome = write_referral(_client(launch), referral, svc.settings.namespace)
-        if outcome.state != "sent" or outcome.service_request_id is None:
+        refused = _send(launch, referral, receiver)
+        if refused is not None:
             ledger.release(referral.id)  # a retry is safe: the create is conditional on our identifier
-            logger.warning("referral.%s id=%s", outcome.state, referral.id)
-            status = outcome.error.status if outcome.error else (202 if outcome.state == "unknown" else 502)
-            return _render(launch, chart, form, {"send": outcome.message}), status
-        delivery = new_delivery(
-            referral, receiver, iss=launch.iss, fhir_user=launch.fhir_user or "",
-            service_request_id=outcome.service_request_id, namespace=svc.settings.namespace,
-        )  # fmt: skip
-        ledger.mark_sent(referral.id, outcome.service_request_id, utcnow(), delivery)
-        if outcome.resource is not None:
-            receipts().keep(launch.id, referral.id, outcome.resource)
-        logger.info("referral.created id=%s", referral.id)
+            return _render(launch, chart, form, refused[0]), refused[1]
     return redirect(url_for("compose.confirmation", referral_id=referral.id), 303)
+
+
+def _send(launch: Launch, referral: Referral, receiver: Receiver) -> tuple[dict[str, str], int] | None:
+    """Read the shared records, write to the EHR, queue the delivery; the errors to show if not sent."""
+    svc, client = services(), _client(launch)
+    try:
+        records = shared_records(client, referral, svc.settings.namespace)  # before anything is written
+    except ReferralInvalid as refused:
+        return {"records": refused.message}, refused.status
+    except EhrError as error:
+        logger.warning("referral.records_unread id=%s error=%s", referral.id, type(error).__name__)
+        return {"send": SendOutcome("not-sent", error=error).message}, error.status
+    outcome = write_referral(client, referral, svc.settings.namespace)
+    if outcome.state != "sent" or outcome.service_request_id is None:
+        logger.warning("referral.%s id=%s", outcome.state, referral.id)
+        status = outcome.error.status if outcome.error else (202 if outcome.state == "unknown" else 502)
+        return {"send": outcome.message}, status
+    delivery = new_delivery(
+        referral, receiver, iss=launch.iss, fhir_user=launch.fhir_user or "",
+        service_request_id=outcome.service_request_id, namespace=svc.settings.namespace, records=records,
+    )  # fmt: skip
+    ReferralLedger(svc.store).mark_sent(referral.id, outcome.service_request_id, utcnow(), delivery)
+    if outcome.resource is not None:
+        receipts().keep(launch.id, referral.id, outcome.resource)
+    logger.info("referral.created id=%s", referral.id)
+    return None
 
 
 @bp.get("/referrals/<referral_id>")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
@@ -21,7 +23,7 @@ def inbox_page() -> Iterator[Page]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
                                              headless=True)
-        page = browser.new_context().new_page()
+        page = browser.new_context(accept_downloads=True).new_page()
         page.set_default_timeout(20_000)
         yield page
         browser.close()
@@ -53,3 +55,19 @@ def test_a_physician_answers_two_questions(inbox_page: Page, sandbox: Sandbox) -
         ("opinion", None),
     ]
     assert {o["type"]["coding"][0]["system"] for o in task["output"]} == {TASK_IO}
+
+
+def test_the_physician_opens_the_shared_records(inbox_page: Page, sandbox: Sandbox) -> None:
+    page = inbox_page
+    note = base64.b64encode(b"Synthetic visit note.").decode()
+    record = {"resourceType": "DocumentReference", "status": "current", "description": "Office visit note",
+              "date": "2026-02-10T10:00:00-07:00",
+              "content": [{"attachment": {"contentType": "text/plain", "title": "Visit note", "data": note}}]}
+    delivered = deliver(sandbox, QUESTIONS, owner="so-2", records=[record])
+    page.goto(f"{inbox_url(sandbox)}/tasks/{delivered.task_id}")
+    expect(page.locator("body")).to_have_css("max-width", "640px")  # the page's own style, under its CSP
+    expect(page.get_by_role("row", name="Office visit note 2026-02-10 Document Visit note")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Visit note").click()
+    assert download.value.suggested_filename == "Visit-note.txt"
+    assert Path(download.value.path()).read_bytes() == b"Synthetic visit note."

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import html
+import re
 from typing import Any
 
 import requests
@@ -183,3 +186,69 @@ def test_the_clinic_still_hides_sekmets_own_ui(sandbox: Sandbox) -> None:
     root = inbox_url(sandbox).removesuffix("/inbox")
     assert requests.get(f"{root}/ui", timeout=10).status_code == 404
     assert requests.get(f"{root}/inboxes", timeout=10).status_code == 404
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+SHARED_PDF = b"%PDF-1.4\n% a synthetic imaging report\n%%EOF\n"
+SHARED = [
+    {"resourceType": "DocumentReference", "status": "current", "description": "Office visit note",
+     "type": {"text": "Clinical note"}, "date": "2026-02-10T10:00:00-07:00",
+     "content": [{"attachment": {"contentType": "text/plain", "title": "Visit note",
+                                 "data": _b64(b"Synthetic visit note.")}},
+                 {"attachment": {"contentType": "text/html", "title": "Visit note (HTML)",
+                                 "data": _b64(b"<script>alert(1)</script>")}}]},
+    {"resourceType": "DiagnosticReport", "status": "final", "code": {"text": "MRI of the lower back"},
+     "effectiveDateTime": "2025-11-03T14:00:00-07:00",
+     "presentedForm": [{"contentType": "application/pdf", "title": "MRI report",
+                        "data": _b64(SHARED_PDF)}]},
+]
+
+
+def _style_hash(page: str) -> str:
+    style = re.search(r"<style>(.*?)</style>", page, re.S)
+    assert style is not None
+    return "'sha256-" + base64.b64encode(hashlib.sha256(style[1].encode()).digest()).decode() + "'"
+
+
+def test_the_task_page_lists_the_shared_records_and_serves_their_files(sandbox: Sandbox) -> None:
+    delivered = deliver(sandbox, QUESTIONS, records=SHARED)
+    _, page = _open(sandbox, delivered.task_id)
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td>", html.unescape(page.text))
+    assert rows == [("Office visit note", "2026-02-10", "Document: Clinical note"),
+                    ("MRI of the lower back", "2025-11-03", "Diagnostic report")]
+    links = dict((name, href) for href, name in re.findall(r'<a href="([^"]*/records/[^"]*)">([^<]*)</a>',
+                                                              html.unescape(page.text)))
+    assert list(links) == ["Visit note", "Visit note (HTML)", "MRI report"]
+    root = inbox_url(sandbox).removesuffix("/inbox")
+    expected = {
+        "Visit note": ("text/plain", 'attachment; filename="Visit-note.txt"', b"Synthetic visit note."),
+        "Visit note (HTML)": ("text/html", 'attachment; filename="Visit-note-HTML.html"',
+                              b"<script>alert(1)</script>"),
+        "MRI report": ("application/pdf", 'inline; filename="MRI-report.pdf"', SHARED_PDF),
+    }
+    for name, (content_type, disposition, body) in expected.items():
+        served = requests.get(f"{root}{links[name]}", timeout=10)
+        assert served.status_code == 200
+        assert (served.headers["Content-Type"], served.headers["Content-Disposition"]) == (
+            content_type, disposition)
+        assert served.content == body
+        csp = served.headers["Content-Security-Policy"]
+        assert csp.startswith("default-src 'none'") and "frame-ancestors 'none'" in csp
+        assert csp.endswith("; sandbox") == disposition.startswith("attachment")
+        assert (served.headers["X-Content-Type-Options"], served.headers["Cache-Control"],
+                served.headers["X-Frame-Options"]) == ("nosniff", "no-store", "DENY")
+    files = f"{inbox_url(sandbox)}/tasks/{delivered.task_id}/records"
+    for missing in ("3/files/1", "1/files/3", "0/files/1", "2/files/0"):
+        assert requests.get(f"{files}/{missing}", timeout=10).status_code == 404
+    assert page.headers["Content-Security-Policy"] == (
+        f"default-src 'none'; style-src {_style_hash(page.text)}; form-action 'self'; "
+        "base-uri 'none'; frame-ancestors 'none'")
+
+
+def test_a_referral_without_records_says_so(sandbox: Sandbox) -> None:
+    delivered = deliver(sandbox, QUESTIONS)
+    _, page = _open(sandbox, delivered.task_id)
+    assert re.search(r"<dt>Shared records</dt>\s*<dd>—</dd>", page.text)

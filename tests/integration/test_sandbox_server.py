@@ -346,6 +346,21 @@ def test_patient_scope_cannot_reach_others_through_a_batch(
     assert response.json()["issue"][0]["code"] == "forbidden"
 
 
+def test_a_binary_is_the_patients_through_its_security_context(
+        sandbox: Sandbox, launcher: Launcher) -> None:
+    token = launcher.token(scope="launch patient/Binary.r")
+    own = requests.get(f"{sandbox.fhir_base}/Binary/wc-1-dr-1-pdf", headers=bearer(token),
+                       timeout=HTTP_TIMEOUT)
+    assert own.status_code == 200 and own.json()["contentType"] == "application/pdf"
+    assert base64.b64decode(own.json()["data"]).startswith(b"%PDF-1.4")
+    other = requests.get(f"{sandbox.fhir_base}/Binary/wc-2-dr-1-pdf", headers=bearer(token),
+                         timeout=HTTP_TIMEOUT)
+    assert other.status_code == 403
+    search = requests.get(f"{sandbox.fhir_base}/Binary", headers=bearer(token),
+                          timeout=HTTP_TIMEOUT)
+    assert search.status_code == 403
+
+
 def test_read_scope_cannot_create_a_service_request(
         sandbox: Sandbox, launcher: Launcher) -> None:
     token = launcher.token(scope="launch patient/Condition.rs")

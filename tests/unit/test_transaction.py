@@ -1,7 +1,12 @@
 """The transaction Bundle for the receiving clinic: conditional creates on our identifiers."""
 
+from dataclasses import replace
 from typing import Any
 
+import pytest
+
+from fhir_mappings.domain import RecordSummary
+from fhir_mappings.errors import MappingError
 from fhir_mappings.transaction import task_id_from_transaction_response, transaction_from_referral
 from tests.unit.test_service_request import NS, REFERRAL
 
@@ -73,3 +78,84 @@ def test_task_id_from_transaction_response() -> None:
     }
     assert task_id_from_transaction_response(response) == "abc"
     assert task_id_from_transaction_response({"entry": []}) is None
+
+
+NOTE = RecordSummary("DocumentReference/d1", "DocumentReference", "Office visit note", "2026-02-10")
+MRI = RecordSummary("DiagnosticReport/r1", "DiagnosticReport", "MRI of the lower back", "2025-11-03")
+REVIEW = replace(REFERRAL, modality="record-review", records=(NOTE, MRI))
+SHARED = [
+    {"resourceType": "DocumentReference", "id": "d1", "meta": {"versionId": "2"}, "status": "current",
+     "subject": {"reference": "Patient/p1"}, "date": "2026-02-10T10:00:00-07:00",
+     "author": [{"reference": "Practitioner/atp", "display": "Dr. Sam Atp, DO"}],
+     "description": "Office visit note",
+     "content": [{"attachment": {"contentType": "text/plain", "data": "Tm90ZQ=="}}],
+     "context": {"encounter": [{"reference": "Encounter/e1"}]}},
+    {"resourceType": "DiagnosticReport", "id": "r1", "status": "final",
+     "code": {"text": "MRI of the lower back"},
+     "subject": {"reference": "Patient/p1"}, "encounter": {"reference": "Encounter/e1"},
+     "effectiveDateTime": "2025-11-03", "conclusion": "No fracture.",
+     "presentedForm": [{"contentType": "application/pdf", "data": "JVBERi0=", "title": "MRI report"}]},
+]
+
+
+def _ehr_key(reference: str) -> str:
+    return (
+        "identifier=https%3A%2F%2Fso.example.org%2Ffhir%2Fsid%2Fehr-resource|"
+        f"https%3A%2F%2Fehr.example.org%2Ffhir%2F{reference.replace('/', '%2F')}"
+    )
+
+
+def test_a_record_review_carries_the_records_themselves() -> None:
+    entries = transaction_from_referral(REVIEW, NS, ISS, _urn, SHARED)["entry"]
+    kinds = [e["resource"]["resourceType"] for e in entries]
+    assert kinds == ["Patient", "Condition", "Coverage", "DocumentReference", "DiagnosticReport",
+                     "ServiceRequest", "Task"]
+    ehr = f"{NS}/sid/ehr-resource"
+    assert entries[3] == {
+        "fullUrl": "urn:uuid:DocumentReference/d1",
+        "resource": {
+            "resourceType": "DocumentReference",
+            "identifier": [{"system": ehr, "value": f"{ISS}/DocumentReference/d1"}],
+            "status": "current",
+            "date": "2026-02-10T10:00:00-07:00",
+            "author": [{"display": "Dr. Sam Atp, DO"}],
+            "description": "Office visit note",
+            "content": [{"attachment": {"contentType": "text/plain", "data": "Tm90ZQ=="}}],
+            "subject": {"reference": "urn:uuid:Patient/p1"},
+        },
+        "request": {"method": "POST", "url": "DocumentReference",
+                    "ifNoneExist": _ehr_key("DocumentReference/d1")},
+    }
+    assert entries[4] == {
+        "fullUrl": "urn:uuid:DiagnosticReport/r1",
+        "resource": {
+            "resourceType": "DiagnosticReport",
+            "identifier": [{"system": ehr, "value": f"{ISS}/DiagnosticReport/r1"}],
+            "status": "final",
+            "code": {"text": "MRI of the lower back"},
+            "effectiveDateTime": "2025-11-03",
+            "conclusion": "No fracture.",
+            "presentedForm": [{"contentType": "application/pdf", "data": "JVBERi0=", "title": "MRI report"}],
+            "subject": {"reference": "urn:uuid:Patient/p1"},
+        },
+        "request": {"method": "POST", "url": "DiagnosticReport",
+                    "ifNoneExist": _ehr_key("DiagnosticReport/r1")},
+    }
+    assert entries[5]["resource"]["supportingInfo"] == [
+        {"reference": "urn:uuid:DocumentReference/d1", "display": "Office visit note"},
+        {"reference": "urn:uuid:DiagnosticReport/r1", "display": "MRI of the lower back"},
+    ]
+    assert transaction_from_referral(REVIEW, NS, ISS, _urn, SHARED) == {
+        "resourceType": "Bundle", "type": "transaction", "entry": entries}  # the same, every time
+
+
+def test_without_records_the_service_request_names_none_of_the_ehr() -> None:
+    entries = _bundle()["entry"]
+    [request] = [e["resource"] for e in entries if e["resource"]["resourceType"] == "ServiceRequest"]
+    assert "supportingInfo" not in request
+
+
+@pytest.mark.parametrize("shared", [[], SHARED[:1], SHARED[::-1]])
+def test_the_records_resources_must_be_the_records_chosen(shared: list[dict[str, Any]]) -> None:
+    with pytest.raises(MappingError):
+        transaction_from_referral(REVIEW, NS, ISS, _urn, shared)
