@@ -38,6 +38,9 @@ CAPABILITIES = (
                "The EHR did not give Second Opinion permission to create referrals (ServiceRequest) "
                "for this patient, so a referral cannot be sent from here. Ask your EHR administrator "
                "for that permission, then launch Second Opinion again."),
+    Capability("provenance", "Provenance", "c",
+               "The EHR did not let Second Opinion record that Second Opinion wrote the referral on "
+               "your behalf (Provenance). The referral is sent without that record."),
     Capability("confirm", "ServiceRequest", "s",
                "The EHR did not let Second Opinion read referrals back (ServiceRequest), so the "
                "confirmation cannot show what the EHR holds."),

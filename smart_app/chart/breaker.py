@@ -48,6 +48,7 @@ class Guard:
         self._open_until = 0.0
         self._trial = False
         self.batch_refused = False  # learnt from the server: its reads go out in parallel
+        self.transaction_refused = False  # learnt from the server: its writes go one by one
 
     @contextmanager
     def call(self) -> Iterator[None]:

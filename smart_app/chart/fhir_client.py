@@ -33,6 +33,10 @@ FILE_ACCEPT = f"{FHIR_JSON}, */*;q=0.5"  # a Binary as its resource, any other f
 CHUNK_BYTES = 64 * 1024
 
 
+class TransactionUnsupported(EhrError):
+    """The server refused a ``transaction`` as such (404/405/501 to the POST on its base URL)."""
+
+
 class BatchUnsupported(EhrError):
     """The server refused a ``batch`` as such (404/405/501 or 400 to the POST on its base URL)."""
 
@@ -99,10 +103,25 @@ class FhirClient:
             raise EhrError("The EHR's answer did not match what Second Opinion asked for.")
         return responses_from_batch_response(body)
 
+    @property
+    def no_transaction(self) -> bool:
+        """True once this server refused a transaction: its writes then go one by one."""
+        return self._guard.transaction_refused
+
     def transaction(self, bundle: Mapping[str, Any]) -> list[BatchEntryResponse]:
-        """POST a ``transaction`` Bundle: every entry is applied or none is (R4 http.html#transaction)."""
+        """POST a ``transaction`` Bundle: every entry is applied or none is (R4 http.html#transaction).
+
+        404, 405 or 501 to the POST on the base mean the server takes no transactions (a 400
+        may be about the content, so it stays an error); nothing was applied either way.
+        """
         headers = {"Content-Type": FHIR_JSON, "Prefer": "return=representation"}
-        body = self._send("POST", self.base_url, json=bundle, headers=headers)
+        try:
+            body = self._send("POST", self.base_url, json=bundle, headers=headers)
+        except EhrError as error:
+            if error.upstream_status in (404, 405, 501):
+                self._guard.transaction_refused = True
+                raise TransactionUnsupported("The EHR does not take transactions.") from error
+            raise
         return responses_from_batch_response(body)
 
     def get_entry(self, url: str) -> BatchEntryResponse:

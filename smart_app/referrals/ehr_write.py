@@ -23,13 +23,18 @@ def referral_transaction(referral: Referral, ns: str) -> dict[str, Any]:
     """The transaction Bundle: the ServiceRequest (conditional on our identifier), then its Provenance."""
     service_request = service_request_from_referral(referral, ns)
     full_url = f"urn:uuid:{uuid.uuid4()}"
-    provenance = provenance_from_write(full_url, referral.requester, service_request["authoredOn"], ns)
+    provenance = provenance_for_write(referral, ns, full_url, service_request["authoredOn"])
     return transaction_from_creates(
         [
             (full_url, service_request, if_none_exist_from_referral(referral, ns)),
             (f"urn:uuid:{uuid.uuid4()}", provenance, None),
         ]
     )
+
+
+def provenance_for_write(referral: Referral, ns: str, target: str, recorded: str) -> dict[str, Any]:
+    """The Provenance of the ServiceRequest at ``target`` (a urn:uuid fullUrl or ``ServiceRequest/id``)."""
+    return provenance_from_write(target, referral.requester, recorded, ns)
 
 
 def service_request_id_from_entries(entries: list[BatchEntryResponse]) -> str:

@@ -1,5 +1,8 @@
 """Write the referral's ServiceRequest and say what is true afterwards: sent, not sent, or not known yet.
 
+In one transaction with its Provenance where the EHR takes transactions and grants
+Provenance create; one by one otherwise (Epic, for one, takes no transactions).
+
 A create is only "sent" when what the EHR hands back carries our identifier
 (https://hl7.org/fhir/R4/resource-definitions.html#Resource.id is the EHR's;
 the identifier is ours). When the EHR did not answer, the referral is looked up
@@ -21,10 +24,18 @@ from flask import current_app
 from fhir_mappings.bundle import resources_from_bundle
 from fhir_mappings.domain import Referral
 from fhir_mappings.errors import MappingError
-from fhir_mappings.service_request import identifier_search_from_referral_id
-from smart_app.chart.fhir_client import FhirClient
+from fhir_mappings.service_request import (
+    identifier_search_from_referral_id,
+    if_none_exist_from_referral,
+    service_request_from_referral,
+)
+from smart_app.chart.fhir_client import FhirClient, TransactionUnsupported
 from smart_app.errors import EhrError, EhrOutcomeUnknown
-from smart_app.referrals.ehr_write import referral_transaction, service_request_id_from_entries
+from smart_app.referrals.ehr_write import (
+    provenance_for_write,
+    referral_transaction,
+    service_request_id_from_entries,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,14 +67,26 @@ class SendOutcome:
         return f"{reason} Nothing was sent; your answers are kept below.{hint}"
 
 
-def write_referral(client: FhirClient, referral: Referral, namespace: str) -> SendOutcome:
-    """Write the ServiceRequest and its Provenance in one transaction; verify that the EHR holds ours."""
+def write_referral(
+    client: FhirClient, referral: Referral, namespace: str, *, with_provenance: bool = True
+) -> SendOutcome:
+    """Write the ServiceRequest (and its Provenance); verify that the EHR holds ours.
+
+    One transaction where the server takes them and the grant allows the Provenance; else
+    a conditional create of the ServiceRequest, then its Provenance as a create of its own
+    (a Provenance the EHR refuses does not unsend the referral: it is logged).
+    """
+    if not with_provenance or client.no_transaction:
+        return _write_one_by_one(client, referral, namespace, with_provenance)
     identifier = identifier_search_from_referral_id(referral.id, namespace)
     bundle = referral_transaction(referral, namespace)
     resource = bundle["entry"][0]["resource"]
     try:
         entries = client.transaction(bundle)
         resource_id = service_request_id_from_entries(entries)
+    except TransactionUnsupported:
+        logger.info("referral.no_transaction id=%s", referral.id)
+        return _write_one_by_one(client, referral, namespace, with_provenance)
     except EhrOutcomeUnknown as error:
         logger.info("referral.unanswered id=%s error=%s", referral.id, type(error).__name__)
         return _look_up(client, resource, identifier, if_absent="unknown", error=error)
@@ -72,7 +95,45 @@ def write_referral(client: FhirClient, referral: Referral, namespace: str) -> Se
         return _look_up(client, resource, identifier, if_absent="not-sent", error=None)
     except EhrError as error:
         return SendOutcome("not-sent", error=error)
-    returned = entries[0].resource or _read_or_none(client, resource_id)
+    return _verified(client, referral, resource, identifier, resource_id, entries[0].resource)
+
+
+def _write_one_by_one(
+    client: FhirClient, referral: Referral, namespace: str, with_provenance: bool
+) -> SendOutcome:
+    """A conditional create of the ServiceRequest, then (if allowed) its Provenance."""
+    identifier = identifier_search_from_referral_id(referral.id, namespace)
+    resource = service_request_from_referral(referral, namespace)
+    try:
+        created = client.create(resource, if_none_exist_from_referral(referral, namespace))
+    except EhrOutcomeUnknown as error:
+        logger.info("referral.unanswered id=%s error=%s", referral.id, type(error).__name__)
+        return _look_up(client, resource, identifier, if_absent="unknown", error=error)
+    except MappingError:
+        logger.warning("referral.unreadable id=%s", referral.id)
+        return _look_up(client, resource, identifier, if_absent="not-sent", error=None)
+    except EhrError as error:
+        return SendOutcome("not-sent", error=error)
+    outcome = _verified(client, referral, resource, identifier, created.resource_id, created.resource)
+    if outcome.state == "sent" and outcome.service_request_id and with_provenance and created.created:
+        target = f"ServiceRequest/{outcome.service_request_id}"
+        try:
+            client.create(provenance_for_write(referral, namespace, target, resource["authoredOn"]))
+        except (EhrError, MappingError) as error:
+            logger.warning("referral.provenance_unwritten id=%s error=%s", referral.id, type(error).__name__)
+    return outcome
+
+
+def _verified(
+    client: FhirClient,
+    referral: Referral,
+    resource: Mapping[str, Any],
+    identifier: str,
+    resource_id: str,
+    returned: dict[str, Any] | None,
+) -> SendOutcome:
+    """Sent only if what the EHR holds under that id carries our identifier."""
+    returned = returned or _read_or_none(client, resource_id)
     if returned is not None and _is_ours(returned, identifier):
         return SendOutcome("sent", resource_id, returned)
     logger.warning("referral.mismatch id=%s", referral.id)

@@ -50,7 +50,8 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("compose", __name__)
 protect(bp)  # at import: a blueprint is set up once, however many apps register it
 
-NOTICED = ("send", "coverage", "conditions", "confirm")  # shown at the top, before the ATP types
+# shown at the top, before the ATP types
+NOTICED = ("send", "coverage", "conditions", "confirm", "provenance")
 NO_REQUESTER = ("No requester was given, so a referral cannot say who asks for the opinion. "
                 "Open the patient again with your Practitioner id to send one.")
 
@@ -119,7 +120,8 @@ def _send(launch: Launch, referral: Referral, receiver: Receiver) -> tuple[dict[
     except EhrError as error:
         logger.warning("referral.records_unread id=%s error=%s", referral.id, type(error).__name__)
         return {"send": SendOutcome("not-sent", error=error).message}, error.status
-    outcome = write_referral(client, referral, svc.settings.namespace)
+    with_provenance = "provenance" in capabilities(launch)
+    outcome = write_referral(client, referral, svc.settings.namespace, with_provenance=with_provenance)
     if outcome.state != "sent" or outcome.service_request_id is None:
         logger.warning("referral.%s id=%s", outcome.state, referral.id)
         status = outcome.error.status if outcome.error else (202 if outcome.state == "unknown" else 502)

@@ -246,3 +246,24 @@ def test_a_chart_the_ehr_will_not_send_whole_says_how_much_is_shown(
     answer = browser.get(page.url, timeout=30)
     assert len(form_fields(answer.text).checkboxes["reason"]) == 150
     assert "Showing 150 of 320 active conditions" in answer.text
+
+
+def test_a_server_without_transactions_gets_a_conditional_create_and_its_provenance(
+    proxy: FaultProxy, sandbox: Sandbox, flask_app: Flask, app_settings: Settings
+) -> None:
+    """Epic-like: POST [base] is refused, so the ServiceRequest and the Provenance go one by one."""
+    browser, page = _launch_through(proxy, sandbox, flask_app)
+    proxy.faults.append(Fault("POST", "/fhir?", status=405, body=OUTCOME))
+    data = referral_form(page.text)
+    answer = browser.post(page.url.replace("/compose", "/referrals"), data=data, timeout=30)
+    assert answer.status_code == 200 and "/referrals/" in answer.url, answer.text
+    [stored] = _stored(sandbox, app_settings, str(data["referral_id"]))
+    provenance = sandbox.admin_session().get(
+        f"{sandbox.fhir_base}/Provenance", params={"target": f"ServiceRequest/{stored['id']}"}
+    ).json()
+    assert [e["resource"]["target"] for e in provenance.get("entry", [])] == [
+        [{"reference": f"ServiceRequest/{stored['id']}"}]
+    ]
+    again = browser.post(page.url.replace("/compose", "/referrals"), data=data, timeout=30)
+    assert again.status_code == 200
+    assert len(_stored(sandbox, app_settings, str(data["referral_id"]))) == 1  # sent once

@@ -86,3 +86,16 @@ def test_a_v1_registration_reads_a_narrowed_v1_grant(tmp_path: Path, app_setting
 def _path(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def test_without_provenance_write_the_referral_is_still_sent_and_the_page_says_so(
+    sandbox: Sandbox,
+) -> None:
+    """Many EHRs (the public sandboxes' registrations among them) grant no Provenance create."""
+    browser, page = launch_from_ehr(sandbox, patient="wc-2", withhold="patient/Provenance.c")
+    assert page.status_code == 200
+    assert "record that Second Opinion wrote the referral" in page.text
+    before = _service_requests(sandbox, "wc-2")
+    sent = browser.post(page.url.replace("/compose", "/referrals"), data=referral_form(page.text), timeout=30)
+    assert sent.status_code == 200 and "/referrals/" in sent.url, sent.text
+    assert _service_requests(sandbox, "wc-2") == before + 1
