@@ -34,6 +34,12 @@ CAPABILITIES = (
     Capability("coverage", "Coverage", "s",
                "The EHR did not let Second Opinion read this patient's coverage, so the workers' "
                "compensation claim is not shown. Check the claim in the EHR."),
+    Capability("documents", "DocumentReference", "s",
+               "The EHR did not let Second Opinion read this patient's documents (DocumentReference), "
+               "so none can be shared for a record review. Send them to the clinic another way."),
+    Capability("reports", "DiagnosticReport", "s",
+               "The EHR did not let Second Opinion read this patient's reports (DiagnosticReport), "
+               "so none can be shared for a record review. Send them to the clinic another way."),
     Capability("send", "ServiceRequest", "c",
                "The EHR did not give Second Opinion permission to create referrals (ServiceRequest) "
                "for this patient, so a referral cannot be sent from here. Ask your EHR administrator "

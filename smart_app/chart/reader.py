@@ -53,7 +53,7 @@ CONDITION_FIELDS = tuple(f.name for f in fields(ConditionSummary))  # the stored
 ENTRY_NAMES = (
     "patient", "conditions", "coverage", "user", "roles", "directory", "documents", "reports", "endpoints",
 )
-SKIPPABLE = frozenset({"conditions", "coverage"})
+SKIPPABLE = frozenset({"conditions", "coverage", "documents", "reports"})
 ROLE_INCLUDES = (
     "_include=PractitionerRole:practitioner&_include=PractitionerRole:organization"
     "&_include=PractitionerRole:service&_include:iterate=Organization:partof"
@@ -186,9 +186,12 @@ def _chart(
     directory_resources = _resources(got, "directory", "directory")
     directory_resources += _resources(got, "endpoints", "directory endpoints")
     user_resources = [got["user"].resource] if "user" in got and got["user"].resource else []
-    record_resources = matches(_bundle(got["documents"], "documents")) + matches(
-        _bundle(got["reports"], "reports")
-    )
+    record_resources = [
+        resource
+        for name in ("documents", "reports")
+        if name in got
+        for resource in matches(_bundle(got[name], name))
+    ]
     summary = patient_summary_from_patient(_resource(got["patient"], "patient"))
     return Chart(
         patient=summary,

@@ -51,7 +51,7 @@ bp = Blueprint("compose", __name__)
 protect(bp)  # at import: a blueprint is set up once, however many apps register it
 
 # shown at the top, before the ATP types
-NOTICED = ("send", "coverage", "conditions", "confirm", "provenance")
+NOTICED = ("send", "coverage", "conditions", "documents", "reports", "confirm", "provenance")
 NO_REQUESTER = ("No requester was given, so a referral cannot say who asks for the opinion. "
                 "Open the patient again with your Practitioner id to send one.")
 

@@ -99,3 +99,18 @@ def test_without_provenance_write_the_referral_is_still_sent_and_the_page_says_s
     sent = browser.post(page.url.replace("/compose", "/referrals"), data=referral_form(page.text), timeout=30)
     assert sent.status_code == 200 and "/referrals/" in sent.url, sent.text
     assert _service_requests(sandbox, "wc-2") == before + 1
+
+
+def test_without_document_or_report_read_the_form_works_and_says_what_cannot_be_shared(
+    sandbox: Sandbox,
+) -> None:
+    """Defect: the chart's batch asked for documents and reports anyway, and the page was a 403."""
+    withheld = "patient/DocumentReference.crs patient/DiagnosticReport.rs patient/Binary.r"
+    browser, page = launch_from_ehr(sandbox, patient="wc-2", withhold=withheld)
+    assert page.status_code == 200, page.text
+    assert "read this patient&#39;s documents (DocumentReference)" in page.text
+    assert "read this patient&#39;s reports (DiagnosticReport)" in page.text
+    before = _service_requests(sandbox, "wc-2")
+    sent = browser.post(page.url.replace("/compose", "/referrals"), data=referral_form(page.text), timeout=30)
+    assert sent.status_code == 200 and "/referrals/" in sent.url, sent.text
+    assert _service_requests(sandbox, "wc-2") == before + 1

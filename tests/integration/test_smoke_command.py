@@ -48,7 +48,8 @@ def test_smoke_launches_reads_and_prints_no_phi(smoke_sandbox: tuple[Sandbox, st
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     assert "result: OK" in out
-    assert "capabilities: conditions, confirm, coverage, directory, patient, provenance, send" in out
+    assert ("capabilities: conditions, confirm, coverage, directory, documents, patient, provenance, "
+            "reports, send") in out
     assert "workers' comp coverage: found" in out
     assert "requester: Practitioner" in out
     for phi in ("wc-1", "Whitfield", "Dana", "1984-03-12", "WC-2026-001234", "atp-1"):
