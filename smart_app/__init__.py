@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         embedding,
         guard,
         home,
+        hooks,
         launch,
         open_server,
         referrals,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(home.bp)
     app.register_blueprint(launch.bp)
     app.register_blueprint(open_server.bp)
+    app.register_blueprint(hooks.bp)
     for blueprint in (compose.bp, documents.bp, embedding.bp, referrals.bp):
         app.register_blueprint(blueprint, url_prefix=guard.URL_PREFIX)
     register_worker_command(app)

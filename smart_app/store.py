@@ -138,6 +138,8 @@ class DeliveryRecord(Base):
     last_error: Mapped[str | None] = mapped_column(EncryptedText())  # plain words, shown to the ATP
     result_json: Mapped[str | None] = mapped_column(EncryptedText())  # answers, reason, opinion letter
     filing: Mapped[str | None] = mapped_column(String(16))  # awaiting-launch | filed
+    subscription_id: Mapped[str | None] = mapped_column(String(64))  # the clinic's, on the Task
+    hook_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)  # hook token, hashed
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 

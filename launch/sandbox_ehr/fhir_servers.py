@@ -18,11 +18,11 @@ from .config import SandboxSettings
 
 ADMIN_CLIENT_ID = "sandbox-admin"
 # SMART Backend Services scopes the app needs at a receiving clinic: deliver the referral,
-# then read back the Task and the opinion letter;
+# then read back the Task and the opinion letter, and follow the Task by a Subscription;
 # sekmet authorises a transaction POSTed to [base] as a create on type "*", hence system/*.c.
 APP_CLINIC_SCOPES = (
     "system/*.c system/Patient.cu system/Condition.cu system/Coverage.cu system/ServiceRequest.cu "
-    "system/Task.crus system/DocumentReference.crs system/Provenance.c"
+    "system/Task.crus system/DocumentReference.crs system/Provenance.c system/Subscription.cd"
 )
 
 

@@ -1,5 +1,8 @@
 """Deliver claimed referrals to the receiving clinic and follow their Task until it is done.
 
+The Task is followed by polling with backoff and, where the clinic offers Subscriptions,
+by an R4 rest-hook Subscription whose (empty) notification makes the next poll due at once.
+
 At-least-once: a delivery is retried until the clinic answers 2xx; the Bundle's
 conditional creates make a repeat find the first write (exactly-once in effect).
 408, 429, 5xx, timeouts and unreachable servers are transient (exponential backoff
@@ -11,6 +14,8 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +26,7 @@ import requests
 
 from fhir_mappings.bundle import resources_from_bundle
 from fhir_mappings.service_request import identifier_search_from_referral_id
+from fhir_mappings.subscription import offers_subscriptions, subscription_for_referral
 from fhir_mappings.task import TaskState, status_display_from_code, task_state_from_task
 from fhir_mappings.transaction import task_id_from_transaction_response
 from smart_app.chart.fhir_client import FhirClient
@@ -43,12 +49,15 @@ from smart_app.smart.backend_services import (
     retry_after_seconds,
 )
 from smart_app.smart.client_assertion import SigningKey
+from smart_app.store import token_hash
 
 logger = logging.getLogger(__name__)
 
 FHIR_JSON = "application/fhir+json"
 TRANSIENT_STATUSES = frozenset({408, 429})
 MAX_RETRY_AFTER_SECONDS = 3600.0
+SUBSCRIPTION_LIFETIME = timedelta(days=180)  # Subscription.end: a forgotten one lapses at the clinic
+CAPABILITY_CACHE_SECONDS = 3600.0
 
 
 class DeliveryFailed(Exception):
@@ -84,11 +93,14 @@ class Deliverer:
         ehr_backends: Mapping[str, BackendClient] | None = None,
         filing: Filing | None = None,
         pacing: Pacing = DEFAULT_PACING,
+        hook_base: str | None = None,
     ) -> None:
         self._outbox, self._receivers, self._keys = outbox, receivers, keys
         self._tokens, self._http, self._ns = tokens, http, namespace
         self._worker, self._clock = worker, clock
         self._ehr_backends, self._filing, self._pacing = ehr_backends or {}, filing, pacing
+        self._hook_base = hook_base.rstrip("/") if hook_base else None  # "{public_url}/hooks/task"
+        self._offers: dict[str, tuple[float, bool]] = {}  # receiver base → (until, offers Subscriptions)
 
     def run_once(self, limit: int = 10) -> int:
         """Process every due row this worker can claim now; the number processed."""
@@ -122,6 +134,7 @@ class Deliverer:
             claim, self._worker, now, ("delivered", None),
             state="sent", task_id=task_id, task_status="requested", attempts=claim.attempts + 1,
             polls=0, last_error=None, next_attempt_at=now + timedelta(seconds=poll_seconds(0, self._pacing)),
+            **self._subscribe(claim, clinic, now),
         )  # fmt: skip
         logger.info("referral.delivered id=%s attempts=%s", claim.id, claim.attempts + 1)
 
@@ -148,7 +161,51 @@ class Deliverer:
         if changed:
             logger.info("referral.status id=%s status=%s", claim.id, state.status)
         if state.final:
+            self._unsubscribe(claim, clinic)
             self._file_by_backend(claim)
+
+    def _subscribe(self, claim: Claimed, clinic: Clinic, now: datetime) -> dict[str, str]:
+        """Ask the clinic to ping our hook when the Task changes; {} where it offers no Subscriptions.
+
+        Best effort: polling goes on either way. The hook's token is random and kept hashed.
+        """
+        if self._hook_base is None or not self._offers_subscriptions(clinic):
+            return {}
+        token = secrets.token_urlsafe(32)
+        end = (now + SUBSCRIPTION_LIFETIME).isoformat().replace("+00:00", "Z")
+        resource = subscription_for_referral(claim.id, self._ns, f"{self._hook_base}/{token}", end)
+        try:
+            created = self._fhir(clinic, "POST", f"{clinic.receiver.base_url}/Subscription", resource)
+        except DeliveryFailed as failure:
+            logger.warning("referral.subscription_refused id=%s transient=%s", claim.id, failure.transient)
+            return {}
+        subscription_id = created.get("id")
+        if not isinstance(subscription_id, str) or not subscription_id:
+            return {}
+        return {"subscription_id": subscription_id[:64], "hook_hash": token_hash(token)}
+
+    def _unsubscribe(self, claim: Claimed, clinic: Clinic) -> None:
+        """The Task is closed: the clinic may forget our Subscription (best effort)."""
+        if not claim.subscription_id:
+            return
+        url = f"{clinic.receiver.base_url}/Subscription/{quote(claim.subscription_id, safe='')}"
+        try:
+            self._fhir(clinic, "DELETE", url, None)
+        except DeliveryFailed:
+            logger.info("referral.subscription_left id=%s", claim.id)
+
+    def _offers_subscriptions(self, clinic: Clinic) -> bool:
+        """From the clinic's CapabilityStatement, read at most once an hour per worker."""
+        base = clinic.receiver.base_url
+        until, offers = self._offers.get(base, (0.0, False))
+        if time.monotonic() < until:
+            return offers
+        try:
+            offers = offers_subscriptions(self._fhir(clinic, "GET", f"{base}/metadata", None))
+        except DeliveryFailed:
+            offers = False
+        self._offers[base] = (time.monotonic() + CAPABILITY_CACHE_SECONDS, offers)
+        return offers
 
     def _file_by_backend(self, claim: Claimed) -> None:
         """File at once where the EHR's registration names a Backend Services client."""
@@ -210,6 +267,8 @@ class Deliverer:
                 "The receiving clinic asked Second Opinion to sign in again.", transient=True
             )
         _raise_for_status(response)
+        if method == "DELETE" and not response.content:
+            return {}  # 200/204 without a body: deleted
         try:
             parsed = response.json()
         except ValueError as error:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from smart_app.store import DeliveryEvent, DeliveryRecord, Store
+from smart_app.store import DeliveryEvent, DeliveryRecord, Store, token_hash
 
 LEASE = timedelta(seconds=60)
 ACTIVE_STATES = ("pending", "sent")
@@ -66,6 +66,7 @@ class Claimed:
     task_status: str | None
     attempts: int
     polls: int
+    subscription_id: str | None = None  # the clinic's Subscription on the Task, if it offered one
 
 
 def backoff_seconds(
@@ -165,6 +166,18 @@ class Outbox:
                 db.add(DeliveryEvent(delivery_id=claim.id, at=now, kind=event[0], detail=event[1]))
             return True
 
+    def notified(self, hook_token: str, now: datetime) -> str | None:
+        """The clinic says the Task changed: make its poll due now; the referral id, or None if unknown."""
+        with self._store.transaction() as db:
+            row = db.execute(
+                select(DeliveryRecord).where(DeliveryRecord.hook_hash == token_hash(hook_token))
+            ).scalar_one_or_none()
+            if row is None:
+                return None
+            if row.state == "sent" and row.next_attempt_at > now:
+                row.next_attempt_at, row.polls = now, 0
+            return row.id
+
     def try_again(self, referral_id: str, now: datetime) -> bool:
         """Put a dead delivery back in the queue (the ATP's "Try again")."""
         with self._store.transaction() as db:
@@ -188,4 +201,5 @@ def _claimed(row: DeliveryRecord) -> Claimed:
         task_status=row.task_status,
         attempts=row.attempts,
         polls=row.polls,
+        subscription_id=row.subscription_id,
     )

@@ -65,6 +65,7 @@ def deliverer_from_services(
         clock=clock,
         ehr_backends=ehr_backends(svc) if backends is None else backends,
         filing=Filing(svc.store, svc.settings.namespace, clock),
+        hook_base=f"{svc.settings.public_url.rstrip('/')}/hooks/task",
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from smart_app.config import Settings
 from smart_app.referrals.worker import deliverer_from_services
 from smart_app.services import services, utcnow
 from smart_app.smart.backend_services import BackendClient
-from smart_app.store import DeliveryRecord
+from smart_app.store import DeliveryRecord, Store
 from tests.pages import form_fields, launch_from_ehr, referral_form
 from tests.sandbox_server import Sandbox
 
@@ -186,3 +187,55 @@ def test_a_dead_letter_shows_its_reason_and_try_again_needs_the_csrf_token(
         with services().store.transaction() as db:
             row = db.get(DeliveryRecord, referral_id)
             assert row is not None and (row.state, row.last_error) == ("pending", None)
+
+
+def _row(flask_app: Flask, referral_id: str) -> DeliveryRecord:
+    store: Store = flask_app.extensions["second_opinion"].store
+    with store.transaction() as db:
+        row = db.get(DeliveryRecord, referral_id)
+        assert row is not None
+        return row
+
+
+def test_the_clinic_pings_the_app_when_the_task_changes(
+    sandbox: Sandbox, flask_app: Flask, app_settings: Settings
+) -> None:
+    """Where the clinic offers Subscriptions the app needs no poll to learn of a change."""
+    ns, clinic_base = app_settings.namespace, sandbox.clinic_fhir_base
+    _, referral_id, _ = send(sandbox)
+    Worker(flask_app).run()  # delivered (its clock an hour ahead, so the next poll is far off)
+    row = _row(flask_app, referral_id)
+    assert row.subscription_id and row.hook_hash and row.next_attempt_at > utcnow() + timedelta(minutes=30)
+    clinic = sandbox.admin_session(clinic=True)
+    subscription = clinic.get(f"{clinic_base}/Subscription/{row.subscription_id}", timeout=30).json()
+    assert subscription["channel"]["type"] == "rest-hook" and "payload" not in subscription["channel"]
+    assert subscription["channel"]["endpoint"].startswith(f"{app_settings.public_url}/hooks/task/")
+    assert referral_id in subscription["criteria"] and subscription["status"] == "active"
+
+    [task] = search(clinic, clinic_base, "Task", f"{ns}/sid/referral", referral_id)
+    clinic_sets(clinic, clinic_base, task, status="accepted")
+    deadline = time.monotonic() + 15
+    while _row(flask_app, referral_id).next_attempt_at > utcnow() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    with flask_app.app_context():  # the real clock: only the ping made this poll due
+        assert deliverer_from_services(services(), "hook-worker").run_once() == 1
+    assert _row(flask_app, referral_id).task_status == "accepted"
+
+    answer(clinic, clinic_base, ns, {**task, "status": "accepted"})
+    deadline = time.monotonic() + 15
+    while _row(flask_app, referral_id).next_attempt_at > utcnow() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    with flask_app.app_context():
+        deliverer_from_services(services(), "hook-worker").run_once()
+    assert _row(flask_app, referral_id).state == "closed"
+    gone = clinic.get(f"{clinic_base}/Subscription/{row.subscription_id}", timeout=30)
+    assert gone.status_code in (404, 410)  # the closed Task's Subscription was deleted
+
+
+def test_an_unknown_hook_address_is_a_404_operation_outcome(sandbox: Sandbox, app_settings: Settings) -> None:
+    for token in ("x" * 43, "../../etc", "a" * 500):
+        answer_ = requests.post(f"{app_settings.public_url}/hooks/task/{token}", timeout=30,
+                                headers={"Accept": "application/fhir+json"})
+        assert answer_.status_code == 404
+        assert answer_.json()["resourceType"] == "OperationOutcome"
+    assert requests.get(f"{app_settings.public_url}/hooks/task/{'x' * 43}", timeout=30).status_code == 405
