@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -29,7 +29,7 @@ from fhir_mappings.service_request import (
     if_none_exist_from_referral,
     service_request_from_referral,
 )
-from smart_app.chart.fhir_client import FhirClient, TransactionUnsupported
+from smart_app.chart.fhir_client import Created, FhirClient, TransactionUnsupported
 from smart_app.errors import EhrError, EhrOutcomeUnknown
 from smart_app.referrals.ehr_write import (
     provenance_for_write,
@@ -76,52 +76,66 @@ def write_referral(
     a conditional create of the ServiceRequest, then its Provenance as a create of its own
     (a Provenance the EHR refuses does not unsend the referral: it is logged).
     """
-    if not with_provenance or client.no_transaction:
-        return _write_one_by_one(client, referral, namespace, with_provenance)
-    identifier = identifier_search_from_referral_id(referral.id, namespace)
-    bundle = referral_transaction(referral, namespace)
-    resource = bundle["entry"][0]["resource"]
-    try:
-        entries = client.transaction(bundle)
-        resource_id = service_request_id_from_entries(entries)
-    except TransactionUnsupported:
-        logger.info("referral.no_transaction id=%s", referral.id)
-        return _write_one_by_one(client, referral, namespace, with_provenance)
-    except EhrOutcomeUnknown as error:
-        logger.info("referral.unanswered id=%s error=%s", referral.id, type(error).__name__)
-        return _look_up(client, resource, identifier, if_absent="unknown", error=error)
-    except MappingError:  # an answer that is not a transaction-response: find out what was stored
-        logger.warning("referral.unreadable id=%s", referral.id)
-        return _look_up(client, resource, identifier, if_absent="not-sent", error=None)
-    except EhrError as error:
-        return SendOutcome("not-sent", error=error)
-    return _verified(client, referral, resource, identifier, resource_id, entries[0].resource)
+    if with_provenance and not client.no_transaction:
+        bundle = referral_transaction(referral, namespace)
+
+        def in_one_transaction() -> tuple[str, dict[str, Any] | None]:
+            entries = client.transaction(bundle)
+            return service_request_id_from_entries(entries), entries[0].resource
+
+        try:
+            return _attempt(client, referral, namespace, bundle["entry"][0]["resource"], in_one_transaction)
+        except TransactionUnsupported:
+            logger.info("referral.no_transaction id=%s", referral.id)
+    return _write_one_by_one(client, referral, namespace, with_provenance)
 
 
 def _write_one_by_one(
     client: FhirClient, referral: Referral, namespace: str, with_provenance: bool
 ) -> SendOutcome:
     """A conditional create of the ServiceRequest, then (if allowed) its Provenance."""
-    identifier = identifier_search_from_referral_id(referral.id, namespace)
     resource = service_request_from_referral(referral, namespace)
-    try:
-        created = client.create(resource, if_none_exist_from_referral(referral, namespace))
-    except EhrOutcomeUnknown as error:
-        logger.info("referral.unanswered id=%s error=%s", referral.id, type(error).__name__)
-        return _look_up(client, resource, identifier, if_absent="unknown", error=error)
-    except MappingError:
-        logger.warning("referral.unreadable id=%s", referral.id)
-        return _look_up(client, resource, identifier, if_absent="not-sent", error=None)
-    except EhrError as error:
-        return SendOutcome("not-sent", error=error)
-    outcome = _verified(client, referral, resource, identifier, created.resource_id, created.resource)
-    if outcome.state == "sent" and outcome.service_request_id and with_provenance and created.created:
+    created: list[Created] = []
+
+    def conditional_create() -> tuple[str, dict[str, Any] | None]:
+        created.append(client.create(resource, if_none_exist_from_referral(referral, namespace)))
+        return created[0].resource_id, created[0].resource
+
+    outcome = _attempt(client, referral, namespace, resource, conditional_create)
+    if outcome.state == "sent" and outcome.service_request_id and with_provenance and created[0].created:
         target = f"ServiceRequest/{outcome.service_request_id}"
         try:
             client.create(provenance_for_write(referral, namespace, target, resource["authoredOn"]))
         except (EhrError, MappingError) as error:
             logger.warning("referral.provenance_unwritten id=%s error=%s", referral.id, type(error).__name__)
     return outcome
+
+
+def _attempt(
+    client: FhirClient,
+    referral: Referral,
+    namespace: str,
+    resource: Mapping[str, Any],
+    write: Callable[[], tuple[str, dict[str, Any] | None]],
+) -> SendOutcome:
+    """Run one write (it gives the stored id and what came back) and say what is true afterwards.
+
+    TransactionUnsupported is left to the caller: nothing was written, another way may work.
+    """
+    identifier = identifier_search_from_referral_id(referral.id, namespace)
+    try:
+        resource_id, returned = write()
+    except TransactionUnsupported:
+        raise
+    except EhrOutcomeUnknown as error:
+        logger.info("referral.unanswered id=%s error=%s", referral.id, type(error).__name__)
+        return _look_up(client, resource, identifier, if_absent="unknown", error=error)
+    except MappingError:  # an answer that cannot be read: find out what was stored
+        logger.warning("referral.unreadable id=%s", referral.id)
+        return _look_up(client, resource, identifier, if_absent="not-sent", error=None)
+    except EhrError as error:
+        return SendOutcome("not-sent", error=error)
+    return _verified(client, referral, resource, identifier, resource_id, returned)
 
 
 def _verified(
