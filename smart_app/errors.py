@@ -102,13 +102,16 @@ def wants_fhir() -> bool:
     return best in (FHIR_JSON, "application/json")
 
 
+def operation_outcome_response(status: int, code: str, message: str) -> Response:
+    """The error as a FHIR OperationOutcome, for machines."""
+    outcome = operation_outcome_from_issue(code, message)
+    return Response(json.dumps(outcome, separators=(",", ":")), status=status, mimetype=FHIR_JSON)
+
+
 def error_response(status: int, code: str, title: str, message: str, hint: str | None) -> Response:
     """Render the error as an OperationOutcome or as a plain-language page."""
     if wants_fhir():
-        outcome = operation_outcome_from_issue(code, message)
-        response = Response(status=status, mimetype=FHIR_JSON)
-        response.set_data(json.dumps(outcome, separators=(",", ":")))
-        return response
+        return operation_outcome_response(status, code, message)
     page = render_template("error.html", title=title, message=message, hint=hint)
     return Response(page, status=status, mimetype="text/html")
 

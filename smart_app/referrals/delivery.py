@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,6 +49,7 @@ from smart_app.smart.backend_services import (
 )
 from smart_app.smart.client_assertion import SigningKey
 from smart_app.store import token_hash
+from smart_app.ttl_cache import TtlCache
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class Deliverer:
         self._worker, self._clock = worker, clock
         self._ehr_backends, self._filing, self._pacing = ehr_backends or {}, filing, pacing
         self._hook_base = hook_base.rstrip("/") if hook_base else None  # "{public_url}/hooks/task"
-        self._offers: dict[str, tuple[float, bool]] = {}  # receiver base → (until, offers Subscriptions)
+        self._offers = TtlCache[bool](CAPABILITY_CACHE_SECONDS)  # receiver base → offers Subscriptions
 
     def run_once(self, limit: int = 10) -> int:
         """Process every due row this worker can claim now; the number processed."""
@@ -196,16 +196,14 @@ class Deliverer:
 
     def _offers_subscriptions(self, clinic: Clinic) -> bool:
         """From the clinic's CapabilityStatement, read at most once an hour per worker."""
-        base = clinic.receiver.base_url
-        until, offers = self._offers.get(base, (0.0, False))
-        if time.monotonic() < until:
-            return offers
-        try:
-            offers = offers_subscriptions(self._fhir(clinic, "GET", f"{base}/metadata", None))
-        except DeliveryFailed:
-            offers = False
-        self._offers[base] = (time.monotonic() + CAPABILITY_CACHE_SECONDS, offers)
-        return offers
+
+        def load(base: str) -> bool:
+            try:
+                return offers_subscriptions(self._fhir(clinic, "GET", f"{base}/metadata", None))
+            except DeliveryFailed:
+                return False  # kept for the hour too: polling follows the Task meanwhile
+
+        return self._offers.get(clinic.receiver.base_url, load)
 
     def _file_by_backend(self, claim: Claimed) -> None:
         """File at once where the EHR's registration names a Backend Services client."""

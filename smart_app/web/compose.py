@@ -217,14 +217,20 @@ def _directory_client() -> FhirClient:
     return FhirClient(svc.http.for_url(url), url, svc.settings.directory_bearer, svc.http.timeout)
 
 
-def _chart(launch: Launch) -> Chart:
+def kept_chart(launch: Launch) -> Chart | None:
+    """The chart this launch read at compose time, if it is still kept."""
     kept = services().launches.chart_json(launch.id)
-    if not kept:
+    return chart_from_json(kept) if kept else None
+
+
+def _chart(launch: Launch) -> Chart:
+    chart = kept_chart(launch)
+    if chart is None:
         raise ReferralInvalid(
             "The chart for this form is no longer loaded.",
             "Open the compose page again; nothing was sent.",
         )
-    return chart_from_json(kept)
+    return chart
 
 
 def _preview(form: ComposeForm) -> list[str]:

@@ -14,12 +14,10 @@ from flask import Blueprint, Response, render_template, request
 from fhir_mappings.domain import CoverageSummary
 from fhir_mappings.handout import LANGUAGES, Handout, Language, handout_from_letter
 from fhir_mappings.letter import Letter, letter_from_service_request
-from smart_app.chart.reader import chart_from_json
 from smart_app.errors import ReferralInvalid, ReferralNotFound
 from smart_app.referrals.documents import handout_pdf, letter_pdf, letter_rows
-from smart_app.services import services
 from smart_app.store import Launch
-from smart_app.web.compose import read_back
+from smart_app.web.compose import kept_chart, read_back
 from smart_app.web.guard import protect
 
 logger = logging.getLogger(__name__)
@@ -80,8 +78,8 @@ def _handout(referral_id: str) -> tuple[str, Handout]:
 
 def _coverage(launch: Launch) -> CoverageSummary | None:
     """The claim from the chart this launch read, if it is still loaded."""
-    kept = services().launches.chart_json(launch.id)
-    return chart_from_json(kept).coverage if kept else None
+    chart = kept_chart(launch)
+    return chart.coverage if chart else None
 
 
 def _pdf(data: bytes, filename: str) -> Response:

@@ -8,19 +8,18 @@ that, and the body is not read. Answers are FHIR: 204, or an OperationOutcome.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 
 from flask import Blueprint, Response
 
-from fhir_mappings.operation_outcome import operation_outcome_from_issue
-from smart_app.errors import FHIR_JSON
+from smart_app.errors import operation_outcome_response
 from smart_app.referrals.outbox import Outbox
 from smart_app.services import services, utcnow
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("hooks", __name__)
+UNKNOWN = "Second Opinion follows no referral under this address."
 HOOK_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,100}")  # secrets.token_urlsafe(32) is 43 characters
 
 
@@ -29,11 +28,7 @@ def task_changed(token: str) -> Response:
     """The clinic's notification: poll that referral's Task now."""
     referral_id = Outbox(services().store).notified(token, utcnow()) if HOOK_TOKEN.fullmatch(token) else None
     if referral_id is None:
-        return _outcome(404, "not-found", "Second Opinion follows no referral under this address.")
+        return operation_outcome_response(404, "not-found", UNKNOWN)
     logger.info("task.notified id=%s", referral_id)
     return Response(status=204)
 
-
-def _outcome(status: int, code: str, message: str) -> Response:
-    body = json.dumps(operation_outcome_from_issue(code, message), separators=(",", ":"))
-    return Response(body, status=status, mimetype=FHIR_JSON)
