@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from smart_app.config import Settings
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.integration.test_delivery_loop import Worker, clinic_sets, search
 from tests.sandbox_server import Sandbox
 
@@ -19,16 +17,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_app")]
 
 QUESTIONS = ["Is the working diagnosis correct?", "What treatment would move her toward MMI?"]
 ANSWERS = ["Yes: lumbar strain fits the findings.", "Eight more weeks of physical therapy, then re-rate."]
-
-
-@pytest.fixture
-def atp_page() -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        opened = browser.new_context().new_page()
-        opened.set_default_timeout(20_000)
-        yield opened
-        browser.close()
 
 
 def _send(page: Page, sandbox: Sandbox) -> None:
@@ -67,27 +55,27 @@ def _clinic_answers(sandbox: Sandbox, ns: str, referral_id: str) -> None:
 
 
 def test_the_atp_reads_each_answer_under_its_question(
-    atp_page: Page, sandbox: Sandbox, flask_app: Flask, app_settings: Settings
+    page: Page, sandbox: Sandbox, flask_app: Flask, app_settings: Settings
 ) -> None:
-    _send(atp_page, sandbox)
-    atp_page.get_by_role("link", name="Follow its delivery and the answers").click()
-    referral_id = atp_page.url.split("/referrals/")[1].split("/")[0]
+    _send(page, sandbox)
+    page.get_by_role("link", name="Follow its delivery and the answers").click()
+    referral_id = page.url.split("/referrals/")[1].split("/")[0]
     worker = Worker(flask_app)
     worker.run()
-    atp_page.reload()
-    expect(atp_page.locator(".state")).to_have_text("Requested")
+    page.reload()
+    expect(page.locator(".state")).to_have_text("Requested")
     _clinic_answers(sandbox, app_settings.namespace, referral_id)
     worker.run()
-    atp_page.reload()
-    expect(atp_page.locator(".state")).to_have_text("Completed")
-    items = atp_page.locator("ol.answers > li")
+    page.reload()
+    expect(page.locator(".state")).to_have_text("Completed")
+    items = page.locator("ol.answers > li")
     expect(items).to_have_count(2)
     for index, (question, answer) in enumerate(zip(QUESTIONS, ANSWERS, strict=True)):
         expect(items.nth(index).locator(".question")).to_have_text(question)
         expect(items.nth(index).locator(".answer")).to_have_text(answer)
-    expect(atp_page.get_by_text("Opinion filed to the chart")).to_be_visible()
-    atp_page.get_by_role("link", name="All your referrals").click()
-    expect(atp_page.get_by_role("heading", name="Your referrals")).to_be_visible()
+    expect(page.get_by_text("Opinion filed to the chart")).to_be_visible()
+    page.get_by_role("link", name="All your referrals").click()
+    expect(page.get_by_role("heading", name="Your referrals")).to_be_visible()
     [filed] = search(
         sandbox.admin_session(), sandbox.fhir_base, "DocumentReference",
         f"{app_settings.namespace}/sid/referral", referral_id,

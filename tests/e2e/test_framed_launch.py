@@ -15,14 +15,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Frame, FrameLocator, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Frame, FrameLocator, Page, expect
 from werkzeug.serving import make_server
 
 from smart_app import create_app
 from smart_app.config import Settings
 from smart_app.crypto import new_key_line
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.sandbox_server import Sandbox, free_port, start_sandbox, write_registration
 
 pytestmark = pytest.mark.e2e
@@ -89,23 +88,6 @@ def framed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setting]:
             for running in (server, ehr_server, stranger_server):
                 running.shutdown()
                 running.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    opened = context.new_page()
-    opened.set_default_timeout(20_000)
-    yield opened
-    context.close()
 
 
 def test_a_launch_completes_inside_a_cross_site_frame(page: Page, framed: Setting) -> None:

@@ -197,6 +197,13 @@ def _row(flask_app: Flask, referral_id: str) -> DeliveryRecord:
         return row
 
 
+def _wait_for_the_ping(flask_app: Flask, referral_id: str) -> None:
+    """Until the clinic's notification has made the Task's poll due (15 s at most)."""
+    deadline = time.monotonic() + 15
+    while _row(flask_app, referral_id).next_attempt_at > utcnow() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def test_the_clinic_pings_the_app_when_the_task_changes(
     sandbox: Sandbox, flask_app: Flask, app_settings: Settings
 ) -> None:
@@ -214,17 +221,13 @@ def test_the_clinic_pings_the_app_when_the_task_changes(
 
     [task] = search(clinic, clinic_base, "Task", f"{ns}/sid/referral", referral_id)
     clinic_sets(clinic, clinic_base, task, status="accepted")
-    deadline = time.monotonic() + 15
-    while _row(flask_app, referral_id).next_attempt_at > utcnow() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    _wait_for_the_ping(flask_app, referral_id)
     with flask_app.app_context():  # the real clock: only the ping made this poll due
         assert deliverer_from_services(services(), "hook-worker").run_once() == 1
     assert _row(flask_app, referral_id).task_status == "accepted"
 
     answer(clinic, clinic_base, ns, {**task, "status": "accepted"})
-    deadline = time.monotonic() + 15
-    while _row(flask_app, referral_id).next_attempt_at > utcnow() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    _wait_for_the_ping(flask_app, referral_id)
     with flask_app.app_context():
         deliverer_from_services(services(), "hook-worker").run_once()
     assert _row(flask_app, referral_id).state == "closed"
