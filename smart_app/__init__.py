@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         referrals,
         smoke,
     )
+    from smart_app.web.times import register_time_filters
 
     app.register_blueprint(home.bp)
     app.register_blueprint(launch.bp)
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_error_handlers(app)
     clients.register_smart_errors(app)
     guard.register_pages(app)
+    register_time_filters(app)
     app.cli.add_command(purge_command)
     app.cli.add_command(smoke.smoke_command)
     frame_ancestors = " ".join(sorted(_frame_ancestors(registrations.values())))

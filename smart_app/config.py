@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,6 +60,7 @@ class Settings(BaseSettings):
     refresh_margin_seconds: int = Field(default=120, ge=0, le=3600)
     directory_url: str = ""  # FHIR base of the physician directory; "" = the launching EHR
     directory_bearer: str = ""  # bearer token for that directory, if it needs one
+    time_zone: str = "America/Denver"  # IANA zone the pages show times in (UTC stays in the data)
 
     @property
     def signing_key_paths(self) -> tuple[Path, ...]:
@@ -74,6 +76,20 @@ class Settings(BaseSettings):
     @classmethod
     def _optional_absolute_url(cls, value: str) -> str:
         return absolute_url(value) if value else value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}: use an IANA name, e.g. America/Denver") from error
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The deployment's time zone, for the times people read."""
+        return ZoneInfo(self.time_zone)
 
     @property
     def cross_site_cookie(self) -> bool:
