@@ -20,7 +20,7 @@ export SMART_APP_PUBLIC_URL="${SMART_APP_PUBLIC_URL:-$APP_URL}"
 export SMART_APP_DATABASE_URL="${SMART_APP_DATABASE_URL:-sqlite:///.data/smart_app.sqlite3}"
 # the data key that seals tokens and PHI at rest: generated once, mode 0600, never a built-in default
 if [ -z "${SMART_APP_DATA_KEYS:-}" ]; then
-  .venv/bin/python -m smart_app.crypto generate .data/data.key
+  .venv/bin/python -m smart_app data-key .data/data.key
   SMART_APP_DATA_KEYS="$(cat .data/data.key)"
   export SMART_APP_DATA_KEYS
 fi
@@ -37,7 +37,7 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 mkdir -p .data
-.venv/bin/python -W ignore::RuntimeWarning -m smart_app.keys generate "${SMART_APP_SIGNING_KEY_FILES%% *}" >/dev/null
+.venv/bin/python -m smart_app signing-key "${SMART_APP_SIGNING_KEY_FILES%% *}" >/dev/null
 log=.data/sandbox.log
 : >"$log"
 launch/.venv/bin/python -m sandbox_ehr >"$log" 2>&1 &
