@@ -8,7 +8,7 @@ write (strictly). No I/O, no clock, no randomness: ids and times are fields.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal, get_args
 
 Modality = Literal["in-person", "telehealth", "record-review"]
@@ -115,3 +115,4 @@ class Referral:
     records: tuple[RecordSummary, ...] = ()  # ServiceRequest.supportingInfo, record review only
     window: tuple[str, str] | None = None  # requested start and end dates, in person and telehealth
     encounter: str | None = None  # "Encounter/e1" from the launch context, when the EHR gave one
+    due_by: date | None = None  # "Opinion needed by": Task.restriction.period.end and a note

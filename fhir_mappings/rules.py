@@ -13,6 +13,12 @@ from fhir_mappings.text import has_forbidden_character, has_visible_character
 MAX_QUESTIONS = 20
 MAX_QUESTION_LENGTH = 1000
 MAX_WINDOW = timedelta(days=365)
+# "Opinion needed by" (docs/domain-rules.md, "Due date"): left empty, two weeks after the window's
+# last day for a visit (time to write the report), 30 days from today for a record review.
+DUE_AFTER_VISIT = timedelta(days=14)
+DUE_FOR_REVIEW = timedelta(days=30)
+MAX_DUE_AFTER_VISIT = timedelta(days=60)
+MAX_DUE_FOR_REVIEW = timedelta(days=365)
 
 # (topic, question) pairs the ATP picks and edits, worded from the Colorado Division of Workers'
 # Compensation Medical Treatment Guidelines (Rule 17, 7 CCR 1101-3) where they speak to the topic;
@@ -89,6 +95,34 @@ def validate_window(start: str, end: str, today: date) -> tuple[str, str]:
     if last - today > MAX_WINDOW:
         raise ReferralRuleError("The requested window must end within a year.")
     return first.isoformat(), last.isoformat()
+
+
+def default_due_date(today: date, window_end: date | None) -> date:
+    """The due date when the ATP leaves it empty."""
+    return window_end + DUE_AFTER_VISIT if window_end else today + DUE_FOR_REVIEW
+
+
+def validate_due_date(raw: str, today: date, window_end: date | None) -> date:
+    """The "Opinion needed by" date: after today, not before the window's last day, not too far off."""
+    if not raw.strip():
+        return default_due_date(today, window_end)
+    try:
+        due = date.fromisoformat(raw.strip())
+    except ValueError:
+        raise ReferralRuleError(
+            "Give the date the opinion is needed by as a date, or leave it empty."
+        ) from None
+    if due <= today:
+        raise ReferralRuleError("The opinion must be needed by a day after today.")
+    if window_end and due < window_end:
+        raise ReferralRuleError(
+            f"The opinion cannot be needed before the visit window ends ({window_end.isoformat()})."
+        )
+    if window_end and due > window_end + MAX_DUE_AFTER_VISIT:
+        raise ReferralRuleError("The opinion must be needed within 60 days after the visit window ends.")
+    if not window_end and due > today + MAX_DUE_FOR_REVIEW:
+        raise ReferralRuleError("The opinion must be needed within a year.")
+    return due
 
 
 def current_accreditation(physician: Physician, today: date) -> Accreditation | None:
