@@ -50,6 +50,7 @@ class CoverageSummary:
     insurer: str | None = None  # payor[0].display
     employer: str | None = None  # policyHolder.display
     status: str | None = None
+    injury_date: str | None = None  # period.start of a workers' comp Coverage (docs/fhir-mapping.md §5)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,9 @@ class Clinic:
     part_of: str | None = None  # "Organization/parent", when the clinic belongs to another
     identifiers: tuple[str, ...] = ()  # "system|value" pairs, to spot one clinic under two ids
     endpoint: str | None = None  # FHIR base address of the clinic's Endpoint, if it has one
+    address: str | None = None  # the first address, as one line
+    phone: str | None = None  # telecom, system phone
+    fax: str | None = None  # telecom, system fax
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,8 @@ class Physician:
     accreditation_start: str | None = None  # qualification.period.start, FHIR date
     accreditation_end: str | None = None  # qualification.period.end: past it, not accredited
     visit_types: tuple[Modality, ...] = ()  # from HealthcareService delivery methods; () = not listed
+    phone: str | None = None  # PractitionerRole.telecom: the physician's own line, before the clinic's
+    fax: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,10 @@ class Requester:
     reference: str  # "Practitioner/atp-1" (or PractitionerRole/…)
     display: str | None = None
     organization: Clinic | None = None  # the ATP's own organization, for the related-clinic rule
+    phone: str | None = None  # PractitionerRole.telecom, else the organization's
+    fax: str | None = None
+    accreditation: Accreditation | None = None  # the ATP's own DOWC accreditation, for the IME guard
+    accreditation_end: str | None = None
 
 
 @dataclass(frozen=True)
