@@ -8,17 +8,18 @@ the EHR by our identifier and the launch's patient.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from flask import Blueprint, Response, render_template, request
 
-from fhir_mappings.domain import CoverageSummary
-from fhir_mappings.handout import LANGUAGES, Handout, Language, handout_from_letter
-from fhir_mappings.letter import Letter, letter_from_service_request
+from fhir_mappings.handout import LANGUAGES, Handout, Language, handout_from_letter, long_date
+from fhir_mappings.letter import Letter, LetterContext, letter_from_service_request
 from smart_app.errors import ReferralInvalid, ReferralNotFound
-from smart_app.referrals.documents import handout_pdf, letter_pdf, letter_rows
+from smart_app.referrals.documents import handout_pdf, letter_pdf, letter_rows, return_instructions
 from smart_app.store import Launch
 from smart_app.web.compose import kept_chart, read_back
 from smart_app.web.guard import protect
+from smart_app.web.times import local
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("documents", __name__)
@@ -29,8 +30,8 @@ protect(bp)  # at import: a blueprint is set up once, however many apps register
 def letter_page(referral_id: str) -> str:
     """The letter as a page to print."""
     known_id, letter = _letter(referral_id)
-    return render_template("letter.html", letter=letter, rows=letter_rows(letter),
-                           referral_id=known_id)
+    return render_template("letter.html", letter=letter, rows=letter_rows(letter, _date(letter)),
+                           return_instructions=return_instructions(letter), referral_id=known_id)
 
 
 @bp.get("/referrals/<referral_id>/letter.pdf")
@@ -38,7 +39,7 @@ def letter_download(referral_id: str) -> Response:
     """The letter as a PDF."""
     known_id, letter = _letter(referral_id)
     logger.info("referral.letter id=%s", known_id)
-    return _pdf(letter_pdf(letter), f"referral-letter-{known_id}.pdf")
+    return _pdf(letter_pdf(letter, _date(letter)), f"referral-letter-{known_id}.pdf")
 
 
 @bp.get("/referrals/<referral_id>/handout")
@@ -63,7 +64,7 @@ def _letter(referral_id: str) -> tuple[str, Letter]:
         raise ReferralNotFound(
             "This referral is not in the EHR yet.", "Reload the page in a moment."
         )
-    return known_id, letter_from_service_request(service_request, _coverage(launch))
+    return known_id, letter_from_service_request(service_request, context=_context(launch))
 
 
 def _handout(referral_id: str) -> tuple[str, Handout]:
@@ -76,10 +77,22 @@ def _handout(referral_id: str) -> tuple[str, Handout]:
     return known_id, handout_from_letter(letter, language)
 
 
-def _coverage(launch: Launch) -> CoverageSummary | None:
-    """The claim from the chart this launch read, if it is still loaded."""
+def _context(launch: Launch) -> LetterContext:
+    """What the chart this launch read adds (birth date, claim, contacts), if it is still loaded."""
     chart = kept_chart(launch)
-    return chart.coverage if chart else None
+    if chart is None:
+        return LetterContext()
+    return LetterContext(patient=chart.patient, coverage=chart.coverage, requester=chart.requester,
+                         conditions=chart.conditions, physicians=chart.physicians)
+
+
+def _date(letter: Letter) -> str | None:
+    """The letter's date: the day it was sent in the deployment's time zone (SMART_APP_TIME_ZONE)."""
+    try:
+        sent = datetime.fromisoformat(letter.authored_at or "")
+    except ValueError:
+        return None
+    return long_date(local(sent).date().isoformat(), "en") if sent.tzinfo else None
 
 
 def _pdf(data: bytes, filename: str) -> Response:

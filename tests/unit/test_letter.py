@@ -1,7 +1,7 @@
 """The referral letter and the worker's handout, built from the ServiceRequest we write."""
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 import textstat  # type: ignore[import-untyped]  # ships no type hints
@@ -14,11 +14,12 @@ from fhir_mappings.domain import (
     Modality,
     PatientSummary,
     Physician,
+    RecordSummary,
     Referral,
     Requester,
 )
-from fhir_mappings.handout import LANGUAGES, handout_from_letter, handout_from_service_request
-from fhir_mappings.letter import Letter, letter_from_service_request
+from fhir_mappings.handout import LANGUAGES, handout_from_letter, handout_from_service_request, long_date
+from fhir_mappings.letter import Contact, Letter, LetterContext, letter_from_service_request
 from fhir_mappings.service_request import service_request_from_referral
 
 NS = "https://so.example.org/fhir"
@@ -55,7 +56,28 @@ EXPECTED = Letter(
     claim="WC-2026-0417",
     insurer="Pinnacol Assurance",
     employer="Front Range Builders",
+    authored_at="2026-11-20T16:05:00Z",
 )
+ATP_CLINIC = Clinic("Organization/org-atp", "Front Range Occupational Health",
+                    address="1450 Larimer Street, Suite 300, Denver, CO 80202", phone="303-555-0140",
+                    fax="303-555-0141")
+SUMMIT = Clinic("Organization/org-summit", "Summit Occupational Health",
+                address="2201 East Colfax Avenue, Denver, CO 80206", phone="303-555-0150")
+CONTEXT = LetterContext(
+    patient=PatientSummary("Patient/wc-1", "Rosa Quintana", birth_date="1984-03-12"),
+    coverage=COVERAGE,
+    requester=Requester("Practitioner/atp-1", "Dr. Casey Atwood, MD", ATP_CLINIC, phone="303-555-0145",
+                        fax="303-555-0141"),
+    conditions=(ConditionSummary("Condition/wc-1-cond-1", "Lumbar strain", onset="2025-11-03"),
+                ConditionSummary("Condition/wc-1-cond-2", "Sprain of right knee", onset="2025-12-01"),
+                ConditionSummary("Condition/other", "Not a reason", onset="2020-01-01")),
+    physicians=(replace(REFERRAL.physician, clinic=SUMMIT),),
+)
+WIDE = replace(REFERRAL, modality="in-person", window=("2026-12-01", "2026-12-31"),
+               due_by=date(2027, 1, 15),
+               records=(RecordSummary("DocumentReference/d1", "DocumentReference", "Office visit note"),
+                        RecordSummary("DiagnosticReport/r1", "DiagnosticReport", "MRI lumbar spine")))
+WIDE_RESOURCE = service_request_from_referral(WIDE, NS)
 
 
 def test_the_letter_holds_exactly_what_the_service_request_and_claim_say() -> None:
@@ -73,6 +95,46 @@ def test_a_bare_service_request_still_gives_a_letter() -> None:
     assert letter == Letter(None, None, None, None, None, None, None, None, SCOPE_STATEMENT, (), ())
 
 
+def test_the_chart_adds_birth_date_injury_contacts_window_records_and_due_date() -> None:
+    letter = letter_from_service_request(WIDE_RESOURCE, context=CONTEXT)
+    assert (letter.birth_date, letter.injury_date) == ("1984-03-12", "2025-11-03")
+    assert letter.due_by == "2027-01-15"
+    assert letter.window == ("2026-12-01", "2026-12-31")
+    assert letter.records == ("Office visit note", "MRI lumbar spine")
+    assert letter.sender == Contact("Front Range Occupational Health",
+                                    "1450 Larimer Street, Suite 300, Denver, CO 80202", "303-555-0145",
+                                    "303-555-0141")
+    assert letter.receiver == Contact("Summit Occupational Health",
+                                      "2201 East Colfax Avenue, Denver, CO 80206", "303-555-0150", None)
+
+
+def test_the_claims_date_of_injury_comes_first_and_another_patients_chart_adds_nothing() -> None:
+    dated = replace(CONTEXT, coverage=replace(COVERAGE, injury_date="2025-10-30"))
+    assert letter_from_service_request(WIDE_RESOURCE, context=dated).injury_date == "2025-10-30"
+    stranger = LetterContext(patient=PatientSummary("Patient/other", "X", birth_date="1950-01-01"),
+                             requester=Requester("Practitioner/other", "Dr. Other", ATP_CLINIC))
+    letter = letter_from_service_request(WIDE_RESOURCE, context=stranger)
+    assert (letter.birth_date, letter.sender, letter.receiver, letter.claim) == (None, None, None, None)
+
+
+def test_long_dates_in_both_languages() -> None:
+    assert long_date("2027-01-15", "en") == "January 15, 2027"
+    assert long_date("2027-01-15T10:00:00Z", "es") == "15 de enero de 2027"
+    assert long_date("someday", "en") == "someday"
+
+
+def test_the_handout_names_each_doctor_once_and_gives_where_and_when() -> None:
+    letter = letter_from_service_request(WIDE_RESOURCE, context=CONTEXT)
+    text = handout_from_letter(letter, "en").text()
+    assert text.count("Dr. Casey Atwood") == 1 and text.count("Dr. Morgan Avery") == 1
+    assert "Address: 2201 East Colfax Avenue, Denver, CO 80206." in text
+    assert "Phone: 303-555-0150." in text
+    assert "between December 1, 2026 and December 31, 2026." in text
+    spanish = handout_from_letter(letter, "es").text()
+    assert "entre el 1 de diciembre de 2026 y el 31 de diciembre de 2026." in spanish
+    assert "Dirección: 2201 East Colfax Avenue" in spanish
+
+
 def test_the_english_handout_names_the_people_the_visit_and_the_claim() -> None:
     handout = handout_from_service_request(RESOURCE, "en", COVERAGE)
     assert handout.title == "Your second-opinion visit"
@@ -85,7 +147,8 @@ def test_the_english_handout_names_the_people_the_visit_and_the_claim() -> None:
     assert by_heading["Who and where"].sentences[:2] == (
         "Doctor: Dr. Morgan Avery, MD.", "Clinic: Summit Occupational Health.")
     assert by_heading["What to bring"].items[-1] == "Your claim number: WC-2026-0417"
-    assert "Dr. Casey Atwood, MD is still your doctor for this injury." in handout.text()
+    assert "Dr. Casey Atwood, MD, your doctor for this work injury, asked another doctor" in handout.text()
+    assert "Your doctor is still in charge of your care for this injury." in handout.text()
 
 
 def test_the_spanish_handout_says_the_same_in_spanish() -> None:
@@ -128,4 +191,15 @@ def test_a_record_review_needs_no_appointment() -> None:
     resource = service_request_from_referral(replace(REFERRAL, modality="record-review"), NS)
     by_heading = {s.heading: s for s in handout_from_service_request(resource, "en").sections}
     assert by_heading["Who and where"].sentences[-1] == "The clinic may call you with a question."
-    assert by_heading["What to bring"].items == ("Nothing: Dr. Casey Atwood, MD will send your records",)
+    assert by_heading["What to bring"].items == ("Nothing: your doctor will send your records",)
+
+
+@pytest.mark.parametrize("modality", ["in-person", "telehealth", "record-review"])
+def test_with_address_phone_and_dates_the_handout_stays_plain(modality: Modality) -> None:
+    resource = service_request_from_referral(replace(WIDE, modality=modality), NS)
+    letter = letter_from_service_request(resource, context=CONTEXT)
+    textstat.set_lang("en")
+    assert textstat.flesch_kincaid_grade(handout_from_letter(letter, "en").text()) <= 6.5
+    textstat.set_lang("es")
+    assert textstat.fernandez_huerta(handout_from_letter(letter, "es").text()) >= 80
+    textstat.set_lang("en")

@@ -132,7 +132,8 @@ def test_clinics_mapping_completes_the_physicians_clinic() -> None:
 @pytest.mark.parametrize(
     ("question", "topic"),
     [
-        ("The insurer disputes her whole person impairment rating: what is it?", "A rating the parties dispute"),
+        ("The insurer disputes her whole person impairment rating: what is it?",
+         "A rating the parties dispute"),
         ("Should we request a DIME?", "A DIME is ordered"),
         ("The insurer's IME says MMI was reached; do you agree?", "An IME is requested"),
         ("The adjuster disputes MMI: has she reached MMI?", "A dispute about MMI"),
