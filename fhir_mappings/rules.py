@@ -125,6 +125,14 @@ def validate_due_date(raw: str, today: date, window_end: date | None) -> date:
     return due
 
 
+LEVEL_II: tuple[Accreditation, ...] = ("level-ii-full", "level-ii-limited")
+
+
+def is_level_ii(accreditation: Accreditation | None, end: str | None, today: date) -> bool:
+    """A Level II accreditation whose period has not ended (docs/fhir-mapping.md §6)."""
+    return accreditation in LEVEL_II and not (end is not None and end[:10] < today.isoformat())
+
+
 def current_accreditation(physician: Physician, today: date) -> Accreditation | None:
     """The physician's DOWC accreditation unless its period has ended: expired counts as none."""
     end = physician.accreditation_end

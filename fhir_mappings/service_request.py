@@ -242,7 +242,7 @@ def _claim_from_referral(referral: Referral) -> str:
     coverage = referral.coverage
     if coverage is None:
         return ""
-    injury = min((r.onset[:10] for r in referral.reasons if r.onset), default=None)
+    injury = coverage.injury_date or min((r.onset[:10] for r in referral.reasons if r.onset), default=None)
     parts = [
         f"Claim {coverage.claim_number}" if coverage.claim_number else "Workers' compensation",
         coverage.insurer or "",

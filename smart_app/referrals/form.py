@@ -85,27 +85,36 @@ class ComposeForm:
             due_by=form.get("due_by", ""),
         )
 
-    def apply(self, action: str, template: str = "") -> None:
-        """A question button: add (blank or a template), remove, or move one up or down."""
+    def apply(self, action: str, template: str = "") -> int | None:
+        """A question button: add (blank or a template), remove, or move one up or down.
+
+        Returns the index of the box the ATP should land on (the new, filled or moved one).
+        """
         if action == "add-question" and len(self.questions) < MAX_QUESTIONS:
             self.questions.append("")
-        elif action == "add-template" and template in QUESTION_TEMPLATES:
+            return len(self.questions) - 1
+        if action == "add-template" and template in QUESTION_TEMPLATES:
             blank = next((i for i, q in enumerate(self.questions) if not q.strip()), None)
             if blank is not None:
                 self.questions[blank] = template
-            elif len(self.questions) < MAX_QUESTIONS:
+                return blank
+            if len(self.questions) < MAX_QUESTIONS:
                 self.questions.append(template)
+                return len(self.questions) - 1
         elif (match := _MOVE.match(action)) and 0 <= int(match[2]) < len(self.questions):
-            self._move(match[1], int(match[2]))
+            return self._move(match[1], int(match[2]))
+        return None
 
-    def _move(self, verb: str, index: int) -> None:
+    def _move(self, verb: str, index: int) -> int:
         if verb == "remove":
             del self.questions[index]
             self.questions = self.questions or [""]
-            return
+            return min(index, len(self.questions) - 1)
         other = index - 1 if verb == "up" else index + 1
         if 0 <= other < len(self.questions):
             self.questions[index], self.questions[other] = self.questions[other], self.questions[index]
+            return other
+        return index
 
 
 def referral_from_form(form: ComposeForm, chart: Chart, authored_on: datetime) -> Referral:
