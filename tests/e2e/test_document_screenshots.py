@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from fhir_mappings.codes import SCOPE_STATEMENT
-from tests.e2e.conftest import Screenshot
+from tests.e2e.conftest import Screenshot, choose_physician
 from tests.sandbox_server import Sandbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_app")]
@@ -43,7 +43,7 @@ def sent(browser: Browser, sandbox: Sandbox, live_app: str) -> Iterator[tuple[Br
     page.get_by_label("Visit type").select_option(label="In person")
     page.get_by_label("First day").fill((date.today() + timedelta(days=7)).isoformat())
     page.get_by_label("Last day").fill((date.today() + timedelta(days=35)).isoformat())
-    page.get_by_label("Physician", exact=True).select_option("PractitionerRole/so-1")
+    choose_physician(page, "PractitionerRole/so-1")
     page.get_by_role("button", name="Send referral").click()
     expect(page.get_by_role("heading", name="Referral sent")).to_be_visible()
     yield context, page.url
