@@ -52,6 +52,7 @@ def test_an_atp_sends_a_second_opinion_referral(
     assert notes[1:] == [
         "Question 1 of 2: Is the working diagnosis correct?",
         "Question 2 of 2: What treatment would move her toward MMI?",
+        f"Opinion needed by {_in_days(44)}.",  # the default: 14 days after the window's last day
     ]
     assert resource["orderDetail"][1]["text"] in ("Telehealth",)
     assert resource["requester"]["reference"] == "Practitioner/atp-1"
