@@ -23,6 +23,7 @@ class Section:
     heading: str
     sentences: tuple[str, ...]
     items: tuple[str, ...] = ()
+    one_per_line: bool = False  # an address block: each sentence on its own line
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,8 @@ def handout_from_letter(letter: Letter, language: Language) -> Handout:
     parts = (why, words.not_ime, words.in_charge, words.visit[letter.modality],
              _who(letter, receiver, words), (), words.next)
     sections = tuple(
-        Section(heading, _filled(sentences, slots), _filled(bring, slots) if index == 5 else ())
+        Section(heading, _filled(sentences, slots), _filled(bring, slots) if index == 5 else (),
+                one_per_line=index == 4)
         for index, (heading, sentences) in enumerate(zip(words.headings, parts, strict=True))
     )
     return Handout(language, words.title, sections)

@@ -100,8 +100,9 @@ def handout_pdf(handout: Handout) -> bytes:
     document.heading(handout.title, 18)
     for section in handout.sections:
         document.heading(section.heading, 13)
-        if section.sentences:
-            document.paragraph(" ".join(section.sentences), size=12)
+        lines = section.sentences if section.one_per_line else (" ".join(section.sentences),)
+        for line in filter(None, lines):
+            document.paragraph(line, size=12)
         for item in section.items:
             document.paragraph(f"- {item}", size=12)
     return document.output()

@@ -96,3 +96,11 @@ def test_a_name_typed_with_combining_marks_prints_as_its_letters() -> None:
 
 def test_unknown_parts_of_the_letter_are_left_out() -> None:
     assert letter_rows(letter_from_service_request({})) == []
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_with_the_visit_address_the_handout_pdf_still_fits_one_page(language: str) -> None:
+    letter = letter_from_service_request(WIDE_RESOURCE, context=CONTEXT)
+    pdf = handout_pdf(handout_from_letter(letter, "en" if language == "en" else "es"))
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+    assert ("Phone: 303-555-0150." if language == "en" else "Teléfono: 303-555-0150.") in _text(pdf)
