@@ -9,6 +9,7 @@ ALLOWED_STDLIB = frozenset(
         "__future__",
         "collections",
         "collections.abc",
+        "copy",
         "dataclasses",
         "datetime",
         "enum",
