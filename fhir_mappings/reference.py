@@ -1,7 +1,7 @@
 """Literal references, normalised to relative "Type/id": https://hl7.org/fhir/R4/references.html#literal."""
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fhir_mappings.element import mapping_from_element, string_from_element
@@ -40,3 +40,14 @@ def reference_from_resource(resource: Mapping[str, Any]) -> str:
     if resource_type is None or resource_id is None:
         raise MappingError("a resource without resourceType and id cannot be referenced")
     return reference_from_url(f"{resource_type}/{resource_id}")
+
+
+def resources_by_reference(resources: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """The resources keyed by their relative "Type/id"; those without a type and id are left out."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for resource in resources:
+        try:
+            found[reference_from_resource(resource)] = resource
+        except MappingError:
+            continue
+    return found

@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         backend_tokens=BackendTokens(http.for_url, settings.http_timeout_seconds),
     )
     from smart_app.web import (
+        answering,
         clients,
         compose,
         documents,
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(launch.bp)
     app.register_blueprint(open_server.bp)
     app.register_blueprint(hooks.bp)
-    for blueprint in (compose.bp, documents.bp, embedding.bp, referrals.bp):
+    for blueprint in (compose.bp, documents.bp, embedding.bp, referrals.bp, answering.bp):
         app.register_blueprint(blueprint, url_prefix=guard.URL_PREFIX)
     register_worker_command(app)
     register_error_handlers(app)
@@ -114,10 +115,10 @@ def purge_command() -> None:
 
 def _secure_headers(response: Response, frame_ancestors: str, settings: Settings) -> Response:
     """Strict headers on every answer; pages with PHI are never cached."""
-    response.headers["Content-Security-Policy"] = (
+    response.headers.setdefault("Content-Security-Policy", (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         f"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self' {frame_ancestors}"
-    )
+    ))  # a file view sets a stricter one of its own
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"

@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ClientAuth = Literal["none", "client_secret_basic", "client_secret_post", "private_key_jwt"]
 RefreshScope = Literal["offline_access", "online_access"]
 ScopeStyle = Literal["auto", "v1", "v2"]
+Role = Literal["atp", "physician"]  # the treating physician who refers, the physician who answers
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -129,6 +130,7 @@ class Registration(BaseModel):
     jwks_uri: str | None = None
     frame_ancestors: tuple[str, ...] = ()  # origins that may frame the app; default the iss origin
     backend_client_id: str | None = None  # SMART Backend Services client, for writes with no ATP
+    roles: tuple[Role, ...] = ("atp",)  # who launches from this EHR: the ATP, the answering physician
     backend_scopes: str | None = None
 
     @model_validator(mode="after")
@@ -143,6 +145,13 @@ class Registration(BaseModel):
     @classmethod
     def _iss_is_url(cls, value: str) -> str:
         return absolute_url(value)
+
+    @field_validator("roles")
+    @classmethod
+    def _some_role(cls, value: tuple[Role, ...]) -> tuple[Role, ...]:
+        if not value:
+            raise ValueError("roles needs at least one of atp, physician")
+        return tuple(dict.fromkeys(value))
 
     @field_validator("authorization_endpoint", "token_endpoint", "jwks_uri")
     @classmethod

@@ -131,7 +131,7 @@ class Launches:
         return PendingLaunch(row.id, row.registration, row.iss, row.code_verifier, row.nonce or "")
 
     def activate(
-        self, pending: PendingLaunch, token: TokenResponse, fhir_user: str, now: datetime
+        self, pending: PendingLaunch, token: TokenResponse, fhir_user: str, now: datetime, role: str = "atp"
     ) -> BrowserBinding:
         """Keep tokens and context server-side and renew the cookie; the launch is now usable."""
         cookie = secrets.token_urlsafe(32)
@@ -140,7 +140,7 @@ class Launches:
             if row is None:
                 raise LaunchExpired("This sign-in has expired.", "Launch Second Opinion again.")
             row.cookie_hash = token_hash(cookie)
-            row.status, row.code_verifier, row.nonce = "active", None, None
+            row.status, row.code_verifier, row.nonce, row.role = "active", None, None, role
             _keep_token(row, token)
             row.patient, row.encounter, row.fhir_user = token.patient, token.encounter, fhir_user
             row.context_json = json.dumps(token.context)
@@ -212,7 +212,7 @@ class Launches:
 
 def capabilities(launch: Launch) -> frozenset[str]:
     """What this launch's granted scope lets the app do (``smart_app.capabilities``)."""
-    return granted_capabilities(launch.scope or "")
+    return granted_capabilities(launch.scope or "", launch.role)
 
 
 def _keep_token(row: Launch, token: TokenResponse, keep_refresh: bool = False) -> None:

@@ -32,7 +32,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from smart_app.crypto import DataKeys, EncryptedText, bind_data_keys
 
-__all__ = ["Base", "EncryptedText", "Launch", "ReferralRecord", "Store", "UtcDateTime", "token_hash"]
+__all__ = [
+    "AnswerDraft", "Base", "EncryptedText", "Launch", "ReferralRecord", "Store", "UtcDateTime", "token_hash",
+]
 from smart_app.migrations.runner import upgrade
 
 
@@ -73,6 +75,7 @@ class Launch(Base):
     registration: Mapped[str] = mapped_column(String(200))
     iss: Mapped[str] = mapped_column(String(2000))
     status: Mapped[str] = mapped_column(String(16))  # pending | active
+    role: Mapped[str] = mapped_column(String(16), default="atp")  # atp | physician, set at the callback
     code_verifier: Mapped[str | None] = mapped_column(EncryptedText())
     nonce: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -156,6 +159,25 @@ class DeliveryEvent(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     kind: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str | None] = mapped_column(EncryptedText())  # a reason in the clinic's words
+
+
+class AnswerDraft(Base):
+    """What a second-opinion physician typed for one referral Task, kept as they type (sealed).
+
+    One row per (clinic, Task, physician): nothing is lost to a timeout, an ended launch or a
+    double submit; ``signed_at`` is set once the signed opinion is at the clinic.
+    """
+
+    __tablename__ = "answer_drafts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of iss, Task id, fhirUser
+    iss: Mapped[str] = mapped_column(String(2000))
+    task_id: Mapped[str] = mapped_column(String(64))
+    fields_json: Mapped[str] = mapped_column(EncryptedText())  # the answer boxes and the conclusion
+    signing_until: Mapped[datetime | None] = mapped_column(UtcDateTime())  # one signing at a time
+    signed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    letter_reference: Mapped[str | None] = mapped_column(String(200))  # DocumentReference/<id> at the clinic
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 def token_hash(token: str) -> str:

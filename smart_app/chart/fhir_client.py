@@ -45,6 +45,12 @@ class ContentTooLarge(EhrError):
     """A file is larger than the caller allows; no more of it was read."""
 
 
+class VersionConflict(EhrError):
+    """The server holds another version than the one an update was based on (HTTP 409 or 412)."""
+
+    status, code, title = 409, "conflict", "The record changed meanwhile"
+
+
 class NotOnServer(EhrError):
     """A file's address, or the address the server redirected to, is not under this server's base."""
 
@@ -180,10 +186,19 @@ class FhirClient:
         resource_id = _created_id(response, body)
         return Created(resource_id, response.status_code == 201, body)
 
-    def update(self, resource: Mapping[str, Any]) -> dict[str, Any]:
-        """PUT ``[base]/[type]/[id]`` (R4 http.html#update)."""
+    def update(self, resource: Mapping[str, Any], if_match: str | None = None) -> dict[str, Any]:
+        """PUT ``[base]/[type]/[id]`` (R4 http.html#update); with ``if_match`` (a versionId) only if the
+        server still holds that version, else ``VersionConflict`` (R4 http.html#concurrency)."""
         url = f"{self.base_url}/{resource['resourceType']}/{resource['id']}"
-        return self._send("PUT", url, json=resource, headers={"Content-Type": FHIR_JSON})
+        headers = {"Content-Type": FHIR_JSON}
+        if if_match:
+            headers["If-Match"] = f'W/"{if_match}"'
+        try:
+            return self._send("PUT", url, json=resource, headers=headers)
+        except EhrError as error:
+            if if_match and error.upstream_status in (409, 412):
+                raise VersionConflict("Someone changed this record meanwhile.") from error
+            raise
 
     def _send(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
         body = _json_or_none(self._request(method, url, **kwargs))

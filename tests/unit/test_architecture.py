@@ -9,6 +9,8 @@ ALLOWED_STDLIB = frozenset(
         "__future__",
         "collections",
         "collections.abc",
+        "base64",
+        "binascii",
         "copy",
         "dataclasses",
         "datetime",
