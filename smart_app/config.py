@@ -130,6 +130,7 @@ class Registration(BaseModel):
     frame_ancestors: tuple[str, ...] = ()  # origins that may frame the app; default the iss origin
     backend_client_id: str | None = None  # SMART Backend Services client, for writes with no ATP
     backend_scopes: str | None = None
+    roles: tuple[Literal["atp", "physician"], ...] = ("atp",)  # whose pages a launch from here shows
 
     @model_validator(mode="after")
     def _client_unless_open(self) -> Registration:
@@ -143,6 +144,13 @@ class Registration(BaseModel):
     @classmethod
     def _iss_is_url(cls, value: str) -> str:
         return absolute_url(value)
+
+    @field_validator("roles")
+    @classmethod
+    def _some_role(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("roles must name at least one of atp, physician")
+        return value
 
     @field_validator("authorization_endpoint", "token_endpoint", "jwks_uri")
     @classmethod
