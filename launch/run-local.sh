@@ -65,5 +65,6 @@ pids+=($!)
 echo
 echo "Second Opinion is running."
 echo "Open the sandbox EHR and click \"Launch Second Opinion\":  http://${HOST}:${EHR_PORT}/"
+echo "The second-opinion physician's EHR: http://${HOST}:${CLINIC_PORT}/"
 echo "(app: ${APP_URL}/  ·  logs: ${log}, .data/worker.log  ·  Ctrl-C stops everything)"
 wait -n "${pids[@]}"

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
-from tests.pages import form_fields
 from tests.sandbox_server import Sandbox
 
 NS = "https://so.example.org/fhir"  # the sandbox's SANDBOX_NAMESPACE default, which tests keep
@@ -98,19 +96,3 @@ def _put(clinic: requests.Session, sandbox: Sandbox, resource: dict[str, Any]) -
     response = clinic.put(url, json=resource, headers={"Content-Type": "application/fhir+json"})
     assert response.status_code in (200, 201), response.text
 
-
-def inbox_url(sandbox: Sandbox) -> str:
-    """The clinic's inbox page."""
-    return f"{sandbox.clinic_fhir_base.removesuffix('/fhir')}/inbox"
-
-
-def csrf_token(html: str) -> str:
-    """The CSRF token of the page's forms."""
-    return form_fields(html).hidden["csrf_token"]
-
-
-def task_status(page: str) -> str:
-    """The status the Task page shows."""
-    found = re.search(r'<strong id="status">([^<]+)</strong>', page)
-    assert found, page
-    return found.group(1)

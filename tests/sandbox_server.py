@@ -180,6 +180,18 @@ def write_registration(folder: Path, sandbox: Sandbox) -> Path:
     return folder
 
 
+def write_clinic_registration(folder: Path, sandbox: Sandbox) -> Path:
+    """Add the sandbox clinic's registration (the physicians' EHR) to a registrations folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    template = (REPO_ROOT / "launch" / "registrations" / "sandbox-clinic.toml").read_text()
+    text = template.replace(
+        "${SANDBOX_CLINIC_FHIR_BASE_URL:-http://127.0.0.1:8002/fhir}", sandbox.clinic_fhir_base
+    )
+    assert sandbox.clinic_fhir_base in text, "launch/registrations/sandbox-clinic.toml changed its iss line"
+    (folder / "sandbox-clinic.toml").write_text(text)
+    return folder
+
+
 def write_receiver(folder: Path, sandbox: Sandbox) -> Path:
     """A receivers folder registering the sandbox's receiving clinic, as an operator would."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -55,7 +55,17 @@ def granting_contexts(
     return {s.context for s in scopes if s.allows(resource_type, permission)}
 
 
-def is_grantable(text: str) -> bool:
-    """Whether a public app may be granted this clinical scope (patient/ and user/ only)."""
+def is_grantable(text: str, contexts: tuple[str, ...] = ("patient", "user")) -> bool:
+    """Whether an app signed in by a user may be granted this clinical scope (never system/)."""
     parsed = parse_scope(text)
-    return parsed is not None and parsed.context in ("patient", "user")
+    return parsed is not None and parsed.context in contexts and parsed.context != "system"
+
+
+def covers(allowed: str, requested: str) -> bool:
+    """Whether the allowed scope grants everything the requested one asks (`system/*.c`
+    covers `system/Patient.c`; `system/Task.crus` covers `system/Task.rs`)."""
+    have, want = parse_scope(allowed), parse_scope(requested)
+    if have is None or want is None:
+        return allowed == requested
+    return (have.context == want.context and have.resource in ("*", want.resource)
+            and set(want.permissions) <= set(have.permissions))
