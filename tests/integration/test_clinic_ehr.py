@@ -132,7 +132,10 @@ def test_the_physicians_launch_yields_a_token_the_clinic_accepts(sandbox: Sandbo
     assert token["refresh_token"]  # online_access
     base = sandbox.clinic_fhir_base
     worklist = requests.get(
-        f"{base}/Task", params={"owner": "PractitionerRole/so-1"}, headers=bearer(token), timeout=HTTP_TIMEOUT
+        f"{base}/Task",
+        params={"owner": "PractitionerRole/so-1", "_count": "1000"},  # other tests address so-1 too
+        headers=bearer(token),
+        timeout=HTTP_TIMEOUT,
     )
     assert worklist.status_code == 200, worklist.text
     assert delivered.task_id in {e["resource"]["id"] for e in worklist.json()["entry"]}
