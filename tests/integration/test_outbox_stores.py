@@ -45,7 +45,7 @@ def test_the_migrations_build_exactly_the_models(any_store: Store) -> None:
 def test_migrating_twice_changes_nothing(any_store: Store) -> None:
     any_store.create_schema()
     with any_store.engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
 
 
 FIRST_SLICE_LAUNCHES = (
@@ -150,7 +150,7 @@ def test_workers_starting_together_on_a_new_sqlite_file_all_migrate(tmp_path: Pa
     for url in urls:
         store = Store(url)
         with store.engine.connect() as connection:
-            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
         store.engine.dispose()
 
 
