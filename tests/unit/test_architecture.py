@@ -14,8 +14,10 @@ ALLOWED_STDLIB = frozenset(
         "datetime",
         "enum",
         "functools",
+        "hashlib",  # deterministic digests (a record's version when the EHR gives none)
         "html",
         "itertools",
+        "json",  # canonical JSON for those digests: no files, no I/O
         "re",
         "typing",
         "unicodedata",

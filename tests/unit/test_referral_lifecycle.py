@@ -133,7 +133,7 @@ def test_rerouted_and_cancelled() -> None:
     rerouted = lifecycle_from_facts(_facts(declined, rerouted_to="7KQ2-M9XD"), NOW)
     assert rerouted.stage == "rerouted" and "7KQ2-M9XD" in rerouted.detail and not rerouted.actions
     asked = lifecycle_from_facts(_facts(_accepted(), cancel_reason="The worker returned to work."), NOW)
-    assert asked.stage == "cancelled" and "Second Opinion tells the clinic." in asked.detail and not asked.actions
+    assert asked.stage == "cancelled" and "tells the clinic." in asked.detail and not asked.actions
     done = lifecycle_from_facts(_facts(cancelled_task(_accepted(), AT, "x"), cancel_reason="x"), NOW)
     assert done.stage == "cancelled" and "tells the clinic" not in done.detail
     before = lifecycle_from_facts(ReferralFacts(outbox="pending", cancel_reason="Sent by mistake"), NOW)
