@@ -143,7 +143,7 @@ class DeliveryRecord(Base):
     hook_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)  # hook token, hashed
     task_json: Mapped[str | None] = mapped_column(EncryptedText())  # the clinic's Task as last read
     cancel_reason: Mapped[str | None] = mapped_column(EncryptedText())  # the ATP cancelled, in their words
-    rerouted_to: Mapped[str | None] = mapped_column(String(64))  # the referral that replaced this declined one
+    rerouted_to: Mapped[str | None] = mapped_column(String(64))  # the referral sent instead of this one
     replaces: Mapped[str | None] = mapped_column(String(64))  # the declined referral this one replaces
     records_json: Mapped[str | None] = mapped_column(EncryptedText())  # records the ATP added, to deliver
     token_refused_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # first of a run of refusals

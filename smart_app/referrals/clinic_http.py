@@ -76,9 +76,11 @@ class ClinicHttp:
             raise DeliveryFailed("The receiving clinic could not be reached.", transient=True) from error
         if response.status_code == 401:
             self._tokens.forget(clinic.client)  # expired or revoked: the next try gets a new one
-            raise DeliveryFailed("The receiving clinic asked Second Opinion to sign in again.", transient=True)
+            raise DeliveryFailed("The receiving clinic asked Second Opinion to sign in again.",
+                                 transient=True)  # fmt: skip
         if if_match and response.status_code in CHANGED_MEANWHILE:
-            raise DeliveryFailed("The clinic changed the referral meanwhile; it is read again.", transient=True)
+            raise DeliveryFailed("The clinic changed the referral meanwhile; it is read again.",
+                                 transient=True)  # fmt: skip
         _raise_for_status(response)
         if method == "DELETE" and not response.content:
             return {}  # 200/204 without a body: deleted
@@ -89,8 +91,9 @@ class ClinicHttp:
             return self._tokens.token(clinic.client)
         except BackendTokenError as error:
             message = f"Signing in to the receiving clinic failed: {error.message}"
+            refused = not error.transient
             raise DeliveryFailed(
-                message, transient=error.transient, retry_after=error.retry_after, token_refused=not error.transient
+                message, transient=error.transient, retry_after=error.retry_after, token_refused=refused
             ) from error
 
 

@@ -1,4 +1,4 @@
-"""The referral's lifecycle: the Task as last read, the ATP's cancel, re-route and added records, token refusals.
+"""The lifecycle: the Task as last read, the ATP's cancel, re-route and added records, token refusals.
 
 Revision ID: 0006
 Revises: 0004
@@ -25,5 +25,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("deliveries") as batch:
-        for name in ("token_refused_at", "records_json", "replaces", "rerouted_to", "cancel_reason", "task_json"):
+        for name in ("token_refused_at", "records_json", "replaces", "rerouted_to", "cancel_reason"):
             batch.drop_column(name)
+        batch.drop_column("task_json")
