@@ -173,6 +173,7 @@ def _service_request(
 ) -> dict[str, Any]:
     """The EHR's ServiceRequest with its references pointing inside the Bundle."""
     resource = service_request_from_referral(referral, ns)
+    resource.pop("replaces", None)  # the EHR's order history; the new physician's clinic needs none of it
     resource["subject"] = {"reference": patient_url, "display": referral.patient.name}
     resource["requester"] = {
         "identifier": ehr_resource_identifier(ns, iss, referral.requester.reference),
