@@ -101,7 +101,7 @@ class Filing:
         self, client: FhirClient, opinion: Opinion, outcome: EhrOutcome, summary: Mapping[str, Any]
     ) -> bool:
         """The DocumentReference (completed only), then the order's status; True if anything was written."""
-        requester = _requester(summary)
+        requester = requester_from_summary(summary)
         wrote = False
         if outcome.document:
             text = base64.b64encode(answers_text_from_opinion(opinion).encode()).decode()
@@ -172,7 +172,7 @@ def _create_with_provenance(
     client.create(resource, condition)
 
 
-def _requester(summary: Mapping[str, Any]) -> Requester | None:
+def requester_from_summary(summary: Mapping[str, Any]) -> Requester | None:
     """The ATP as the outbox kept them (rows queued before they were kept have none: no Provenance)."""
     found = summary.get("requester") or {}
     if not isinstance(found, Mapping) or not found.get("reference"):

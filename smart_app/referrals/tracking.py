@@ -52,6 +52,11 @@ class ReferralView:
         return referral_number_from_id(self.id)
 
     @property
+    def rerouted_number(self) -> str | None:
+        """The number of the referral sent instead of this one."""
+        return referral_number_from_id(self.rerouted_to) if self.rerouted_to else None
+
+    @property
     def answered(self) -> list[tuple[str, str | None]]:
         """Each question with its answer (None until answered), in the ATP's order."""
         answers = list(self.task.answers if self.task else self.result.get("answers") or [])
