@@ -21,8 +21,9 @@ ADMIN_CLIENT_ID = "sandbox-admin"
 # then read back the Task and the opinion letter, and follow the Task by a Subscription;
 # sekmet authorises a transaction POSTed to [base] as a create on type "*", hence system/*.c.
 APP_CLINIC_SCOPES = (
-    "system/*.c system/Patient.cu system/Condition.cu system/Coverage.cu system/ServiceRequest.cu "
-    "system/Task.crus system/DocumentReference.crs system/Provenance.c system/Subscription.cd"
+    "system/*.c system/Patient.cu system/Condition.cu system/Coverage.cu "
+    "system/ServiceRequest.crus system/Task.crus system/DocumentReference.crs system/Provenance.c "
+    "system/Subscription.cd"
 )
 
 

@@ -81,6 +81,9 @@ class ClinicHttp:
         if if_match and response.status_code in CHANGED_MEANWHILE:
             raise DeliveryFailed("The clinic changed the referral meanwhile; it is read again.",
                                  transient=True)  # fmt: skip
+        if response.status_code >= 400:
+            status, kind = response.status_code, _resource_type(url)
+            logger.info("clinic.refused method=%s type=%s status=%s", method, kind, status)
         _raise_for_status(response)
         if method == "DELETE" and not response.content:
             return {}  # 200/204 without a body: deleted
@@ -95,6 +98,12 @@ class ClinicHttp:
             raise DeliveryFailed(
                 message, transient=error.transient, retry_after=error.retry_after, token_refused=refused
             ) from error
+
+
+def _resource_type(url: str) -> str:
+    """The resource type a URL addresses, for the logs (never ids or queries)."""
+    parts = url.split("?", 1)[0].rstrip("/").split("/")
+    return next((p for p in reversed(parts) if p[:1].isupper()), "base")
 
 
 def _json(response: requests.Response) -> dict[str, Any]:
