@@ -200,8 +200,8 @@ def test_cancel_revokes_the_order_and_cancels_the_task(
     worker.run()
     task = clinic.task(referral_id)
     assert (task["status"], task["statusReason"]["text"]) == ("cancelled", reason)
-    page = browser.get(f"{app}/referrals/{referral_id}", timeout=30).text
-    assert "You cancelled this referral" in page and "The referral is cancelled at the clinic" in page
+    shown = browser.get(f"{app}/referrals/{referral_id}", timeout=30).text
+    assert "You cancelled this referral" in shown and "The referral is cancelled at the clinic" in shown
     assert browser.post(url, data={"csrf_token": token, "reason": "again"}, timeout=30).status_code == 409
 
 
