@@ -181,6 +181,7 @@ DECLINE_REASON_DISPLAY: dict[DeclineReason, str] = {
 HOLD_REASON_SYSTEM_ID = "hold-reason"
 MORE_RECORDS = ("more-records", "More records needed")
 EHR_RESOURCE_IDENTIFIER_ID = "ehr-resource"  # {ns}/sid/ehr-resource: absolute URL at the EHR
+EHR_VERSION_IDENTIFIER_ID = "ehr-resource-version"  # {ns}/sid/ehr-resource-version: which version was copied
 
 # §5 Coverage (workers' compensation).
 WORKERS_COMP_SOPT = Code(SOPT, "95", "Worker's Compensation")

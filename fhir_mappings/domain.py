@@ -106,6 +106,14 @@ class Requester:
 
 
 @dataclass(frozen=True)
+class Replaced:
+    """The declined referral a new one is sent instead of (https://hl7.org/fhir/R4/servicerequest-definitions.html#ServiceRequest.replaces)."""
+
+    referral_id: str  # our id of the declined referral
+    service_request: str  # "ServiceRequest/<id>" of the declined one at the EHR
+
+
+@dataclass(frozen=True)
 class Referral:
     """A second-opinion request as the ATP composed it."""
 
@@ -121,6 +129,7 @@ class Referral:
     records: tuple[RecordSummary, ...] = ()  # ServiceRequest.supportingInfo, record review only
     window: tuple[str, str] | None = None  # requested start and end dates, in person and telehealth
     encounter: str | None = None  # "Encounter/e1" from the launch context, when the EHR gave one
+    replaces: Replaced | None = None  # sent to another physician after this one declined
 
 
 @dataclass(frozen=True)

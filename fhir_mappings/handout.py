@@ -54,6 +54,7 @@ class _Words:
     when: dict[Modality | None, str]
     bring: dict[Modality | None, tuple[str, ...]]
     claim: str
+    number: str  # the referral number, for the worker to quote when they call
     next: tuple[str, ...]
     your_doctor: str
     the_doctor: str
@@ -95,6 +96,7 @@ _EN = _Words(
         None: ("A photo ID", "A list of the drugs you take"),
     },
     claim="Your claim number: {claim}",
+    number="Your referral number: {number}",
     next=("The doctor will write a letter to {atp} with the answers.",
           "{atp} will talk with you about it.",
           "Then you and {atp} will plan what to do next."),
@@ -138,6 +140,7 @@ _ES = _Words(
         None: ("Una identificación con foto", "Una lista de sus medicinas"),
     },
     claim="Su número de reclamo: {claim}",
+    number="Su número de referencia: {number}",
     next=("El médico le va a escribir una carta a {atp} con las respuestas.",
           "{atp} va a hablar con usted sobre la carta.",
           "Luego usted y {atp} van a decidir qué hacer."),
@@ -164,8 +167,10 @@ def handout_from_letter(letter: Letter, language: Language) -> Handout:
         "doctor": letter.physician or words.the_doctor,
         "clinic": letter.clinic or words.the_clinic,
         "claim": letter.claim or "",
+        "number": letter.number or "",
     }
-    bring = words.bring[letter.modality] + ((words.claim,) if letter.claim else ())
+    bring = (words.bring[letter.modality] + ((words.claim,) if letter.claim else ())
+             + ((words.number,) if letter.number else ()))  # fmt: skip
     who = (*words.who, words.when[letter.modality])
     parts = (words.why, words.not_ime, words.in_charge, words.visit[letter.modality], who, (),
              words.next)

@@ -17,6 +17,7 @@ from fhir_mappings.codes import (
 )
 from fhir_mappings.domain import MODALITIES, CoverageSummary, Modality
 from fhir_mappings.element import mapping_from_element, mappings_from_element, string_from_element
+from fhir_mappings.referral_number import referral_number_from_id
 from fhir_mappings.service_request import questions_from_service_request
 
 PERFORMER_SEPARATOR = " — "  # service_request.py writes performer.display as "Physician — Clinic"
@@ -41,6 +42,14 @@ class Letter:
     claim: str | None = None
     insurer: str | None = None
     employer: str | None = None
+
+    @property
+    def number(self) -> str | None:
+        """The short referral number read out on the phone (fhir_mappings/referral_number.py)."""
+        try:
+            return referral_number_from_id(self.referral_id) if self.referral_id else None
+        except ValueError:
+            return None
 
 
 def letter_from_service_request(
@@ -130,3 +139,29 @@ def _insurance(resource: Mapping[str, Any]) -> set[str]:
 def _display(reference: Any) -> str | None:
     """A Reference's display."""
     return string_from_element(mapping_from_element(reference).get("display"))
+
+
+def letter_from_transaction(bundle: Mapping[str, Any]) -> Letter | None:
+    """The letter from the transaction Bundle the referral was delivered as (the outbox keeps it): its
+    ServiceRequest, and the claim from its Coverage entry (https://hl7.org/fhir/R4/coverage.html)."""
+    entries = mappings_from_element(bundle.get("entry"))
+    resources = [(string_from_element(e.get("fullUrl")), mapping_from_element(e.get("resource")))
+                 for e in entries]  # fmt: skip
+    request = next((r for _, r in resources if r.get("resourceType") == "ServiceRequest"), None)
+    if request is None:
+        return None
+    coverages = (_claim(url, r) for url, r in resources if url and r.get("resourceType") == "Coverage")
+    coverage = next(coverages, None)
+    return letter_from_service_request(request, coverage)
+
+
+def _claim(full_url: str, coverage: Mapping[str, Any]) -> CoverageSummary:
+    """The claim as the Coverage copy carries it: number (subscriberId), insurer (payor), employer."""
+    payors = mappings_from_element(coverage.get("payor"))
+    return CoverageSummary(
+        reference=full_url,
+        is_workers_comp=True,
+        claim_number=string_from_element(coverage.get("subscriberId")),
+        insurer=_display(payors[0]) if payors else None,
+        employer=_display(coverage.get("policyHolder")),
+    )

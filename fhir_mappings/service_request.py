@@ -82,9 +82,19 @@ def service_request_from_referral(referral: Referral, ns: str) -> dict[str, Any]
                 for record in referral.records
             ],
             "note": _notes_from_referral(referral),
+            "replaces": [_replaces_from_referral(referral, ns)] if referral.replaces else [],
         }
     )
     return _validated(resource)
+
+
+def _replaces_from_referral(referral: Referral, ns: str) -> dict[str, Any]:
+    """The declined referral this one is sent instead of, by reference and by our identifier
+    (https://hl7.org/fhir/R4/servicerequest-definitions.html#ServiceRequest.replaces)."""
+    assert referral.replaces is not None
+    system = identifier_system(ns, REFERRAL_IDENTIFIER_ID)
+    identifier = {"system": system, "value": referral.replaces.referral_id}
+    return {"reference": referral.replaces.service_request, "identifier": identifier}
 
 
 def _performer_type_from_referral(referral: Referral) -> dict[str, Any]:

@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         hooks,
         launch,
         open_server,
+        referral_actions,
         referrals,
         smoke,
     )
@@ -79,7 +80,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(launch.bp)
     app.register_blueprint(open_server.bp)
     app.register_blueprint(hooks.bp)
-    for blueprint in (compose.bp, documents.bp, embedding.bp, referrals.bp, answering.bp):
+    for blueprint in (compose.bp, documents.bp, embedding.bp, referrals.bp, referral_actions.bp,
+                      answering.bp):  # fmt: skip
         app.register_blueprint(blueprint, url_prefix=guard.URL_PREFIX)
     register_worker_command(app)
     register_error_handlers(app)
@@ -115,10 +117,11 @@ def purge_command() -> None:
 
 def _secure_headers(response: Response, frame_ancestors: str, settings: Settings) -> Response:
     """Strict headers on every answer; pages with PHI are never cached."""
-    response.headers.setdefault("Content-Security-Policy", (
+    response.headers.setdefault(  # a view serving someone else's file sets a stricter one
+        "Content-Security-Policy",
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        f"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self' {frame_ancestors}"
-    ))  # a file view sets a stricter one of its own
+        f"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self' {frame_ancestors}",
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"

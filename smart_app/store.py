@@ -117,6 +117,7 @@ class DeliveryRecord(Base):
     Written in the same transaction as the ledger's "sent" (so no referral is written and
     forgotten) and kept when its launch expires, so the ATP sees it across launches.
     state: pending (to deliver) → sent (Task followed) → closed; dead = refused, needs a person.
+    What a person reads of it comes from fhir_mappings/referral_lifecycle.py, never from ``state`` alone.
     Everything about the patient (reference, summary, Bundle, answers, reasons) is sealed.
     """
 
@@ -143,6 +144,12 @@ class DeliveryRecord(Base):
     filing: Mapped[str | None] = mapped_column(String(16))  # awaiting-launch | filed
     subscription_id: Mapped[str | None] = mapped_column(String(64))  # the clinic's, on the Task
     hook_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)  # hook token, hashed
+    task_json: Mapped[str | None] = mapped_column(EncryptedText())  # the clinic's Task as last read
+    cancel_reason: Mapped[str | None] = mapped_column(EncryptedText())  # the ATP cancelled, in their words
+    rerouted_to: Mapped[str | None] = mapped_column(String(64))  # the referral sent instead of this one
+    replaces: Mapped[str | None] = mapped_column(String(64))  # the declined referral this one replaces
+    records_json: Mapped[str | None] = mapped_column(EncryptedText())  # records the ATP added, to deliver
+    token_refused_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # first of a run of refusals
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 

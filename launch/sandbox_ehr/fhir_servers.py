@@ -23,7 +23,7 @@ ADMIN_CLIENT_ID = "sandbox-admin"
 # the scope gateway; system/*.c covers the creates of any type.
 APP_CLINIC_SCOPES = (
     "system/*.c", "system/Patient.cu", "system/Condition.cu", "system/Coverage.cu",
-    "system/ServiceRequest.cu", "system/Task.crus", "system/DocumentReference.crs",
+    "system/ServiceRequest.crus", "system/Task.crus", "system/DocumentReference.crs",
     "system/Provenance.c", "system/Subscription.cd",
 )
 

@@ -34,7 +34,7 @@ def letter_rows(letter: Letter) -> list[tuple[str, str]]:
     """The letter's labelled lines, in print order, skipping what is unknown."""
     rows = [
         ("Date", letter.authored),
-        ("Referral number", letter.referral_id),
+        ("Referral number", letter.number or letter.referral_id),
         ("To", _addressee(letter)),
         ("From", letter.requester),
         ("Patient", letter.patient),

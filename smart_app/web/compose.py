@@ -5,12 +5,10 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import replace
-from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from fhir_mappings.bundle import resources_from_bundle
 from fhir_mappings.codes import ACCREDITATION_DISPLAY, MODALITY_DISPLAY, SCOPE_STATEMENT
 from fhir_mappings.directory_search import DirectoryQuery, directory_rows
 from fhir_mappings.domain import Referral
@@ -24,9 +22,7 @@ from fhir_mappings.rules import (
     validate_questions,
 )
 from fhir_mappings.service_request import (
-    identifier_search_from_referral_id,
     note_texts_from_questions,
-    questions_from_service_request,
 )
 from smart_app.capabilities import BY_NAME, missing_notices
 from smart_app.chart.breaker import guards
@@ -40,7 +36,7 @@ from smart_app.referrals.form import ComposeForm, FormInvalid, referral_from_for
 from smart_app.referrals.ledger import ReferralLedger
 from smart_app.referrals.receivers import Receiver
 from smart_app.referrals.routing import new_delivery, receiver_for_referral
-from smart_app.referrals.send import SendOutcome, receipts, write_referral
+from smart_app.referrals.send import SendOutcome, write_referral
 from smart_app.services import services, utcnow
 from smart_app.store import Launch
 from smart_app.web.embedding import has_ehr_style, needs_patient_banner
@@ -107,7 +103,7 @@ def send_referral() -> Response | tuple[str, int]:
         if refused is not None:
             ledger.release(referral.id)  # a retry is safe: the create is conditional on our identifier
             return _render(launch, chart, form, refused[0]), refused[1]
-    return redirect(url_for("compose.confirmation", referral_id=referral.id), 303)
+    return redirect(url_for("referrals.referral_page", referral_id=referral.id, sent="1"), 303)
 
 
 def _send(launch: Launch, referral: Referral, receiver: Receiver) -> tuple[dict[str, str], int] | None:
@@ -131,63 +127,8 @@ def _send(launch: Launch, referral: Referral, receiver: Receiver) -> tuple[dict[
         service_request_id=outcome.service_request_id, namespace=svc.settings.namespace, records=records,
     )  # fmt: skip
     ReferralLedger(svc.store).mark_sent(referral.id, outcome.service_request_id, utcnow(), delivery)
-    if outcome.resource is not None:
-        receipts().keep(launch.id, referral.id, outcome.resource)
     logger.info("referral.created id=%s", referral.id)
     return None
-
-
-@bp.get("/referrals/<referral_id>")
-def confirmation(referral_id: str) -> str:
-    """Show what the EHR now holds for this referral, read back by our identifier."""
-    svc, launch = services(), _launch()
-    status_id = ReferralLedger(svc.store).status(referral_id, launch.id).id
-    if "confirm" not in capabilities(launch):
-        return render_template("confirmation.html", referral_id=status_id, service_request=None,
-                               unconfirmed=BY_NAME["confirm"].missing)
-    service_request = receipts().take(launch.id, status_id) or _read_back(launch, status_id)
-    return render_template(
-        "confirmation.html",
-        referral_id=status_id,
-        service_request=service_request,
-        questions=questions_from_service_request(service_request) if service_request else (),
-        details=_details(service_request) if service_request else {},
-        scope_statement=SCOPE_STATEMENT,
-    )
-
-
-def read_back(referral_id: str) -> tuple[Launch, str, dict[str, Any] | None]:
-    """This launch's referral, read back from the EHR by our identifier (None while not there yet)."""
-    svc, launch = services(), _launch()
-    status_id = ReferralLedger(svc.store).status(referral_id, launch.id).id
-    return launch, status_id, _read_back(launch, status_id)
-
-
-def _read_back(launch: Launch, referral_id: str) -> dict[str, Any] | None:
-    """The ServiceRequest the EHR holds under our identifier, if any."""
-    identifier = identifier_search_from_referral_id(referral_id, services().settings.namespace)
-    bundle = _client(launch).search(  # patient= keeps the search inside patient/ scopes
-        "ServiceRequest", {"identifier": identifier, "patient": launch.patient or ""}
-    )
-    found = [r for r in resources_from_bundle(bundle) if r.get("resourceType") == "ServiceRequest"]
-    return found[0] if found else None
-
-
-def _details(resource: dict[str, Any]) -> dict[str, Any]:
-    """The parts of the ServiceRequest the confirmation lists."""
-    order_detail = resource.get("orderDetail") or []
-    period = resource.get("occurrencePeriod") or {}
-    return {
-        "id": resource.get("id"),
-        "status": resource.get("status"),
-        "patient": (resource.get("subject") or {}).get("display"),
-        "physician": ((resource.get("performer") or [{}])[0]).get("display"),
-        "visit_type": order_detail[1].get("text") if len(order_detail) > 1 else None,
-        "window": " to ".join(filter(None, (period.get("start"), period.get("end")))),
-        "claim": ((resource.get("insurance") or [{}])[0]).get("display"),
-        "reasons": [r.get("display") for r in resource.get("reasonReference") or []],
-        "records": [r.get("display") for r in resource.get("supportingInfo") or []],
-    }
 
 
 def _launch() -> Launch:

@@ -25,7 +25,8 @@ def sent(sandbox: Sandbox) -> Iterator[tuple[requests.Session, str]]:
     data = referral_form(page.text, question=QUESTIONS)
     confirmation = browser.post(page.url.replace("/compose", "/referrals"), data=data, timeout=30)
     assert confirmation.status_code == 200 and "Referral sent" in confirmation.text
-    yield browser, confirmation.url
+    assert confirmation.url.endswith("?sent=1")  # the referral's page, with its "Referral sent" notice
+    yield browser, confirmation.url.removesuffix("?sent=1")
 
 
 def _pdf_text(response: requests.Response) -> str:
@@ -89,11 +90,22 @@ def test_an_unknown_language_is_refused_in_plain_words(sent: tuple[requests.Sess
     assert page.status_code == 422 and "English (en) and Spanish (es)" in page.text
 
 
-def test_another_launch_cannot_open_them(sandbox: Sandbox, sent: tuple[requests.Session, str]) -> None:
+def test_the_same_atp_opens_them_from_a_launch_for_another_patient(
+    sandbox: Sandbox, sent: tuple[requests.Session, str]
+) -> None:
+    """One rule for every referral page: the ATP's own sends, whatever the launch's patient."""
     _, url = sent
-    other, other_page = launch_from_ehr(sandbox)
+    own, page = launch_from_ehr(sandbox, patient="wc-2")
+    mine = url.replace(launch_key(url), launch_key(page.url))
+    for suffix in ("", "/letter", "/letter.pdf", "/handout?lang=en", "/handout.pdf?lang=es"):
+        assert own.get(f"{mine}{suffix}", timeout=30).status_code == 200, suffix
+
+
+def test_another_atp_cannot_open_them(sandbox: Sandbox, sent: tuple[requests.Session, str]) -> None:
+    _, url = sent
+    other, other_page = launch_from_ehr(sandbox, practitioner="atp-2")
     own_key, other_key = launch_key(url), launch_key(other_page.url)
-    for suffix in ("/letter", "/letter.pdf", "/handout?lang=en", "/handout.pdf?lang=es"):
+    for suffix in ("", "/letter", "/letter.pdf", "/handout?lang=en", "/handout.pdf?lang=es", "/opinion"):
         # the other launch's own prefix with this referral id: not its referral
         answer = other.get(f"{url.replace(own_key, other_key)}{suffix}", timeout=30)
         assert answer.status_code == 404 and "Referral not found" in answer.text

@@ -84,7 +84,8 @@ def test_the_english_handout_names_the_people_the_visit_and_the_claim() -> None:
         "You will talk with the doctor on a video call.", "You can use a phone or a computer.")
     assert by_heading["Who and where"].sentences[:2] == (
         "Doctor: Dr. Morgan Avery, MD.", "Clinic: Summit Occupational Health.")
-    assert by_heading["What to bring"].items[-1] == "Your claim number: WC-2026-0417"
+    assert by_heading["What to bring"].items[-2:] == (
+        "Your claim number: WC-2026-0417", "Your referral number: 04HM-ASW9")  # read out on the phone
     assert "Dr. Casey Atwood, MD is still your doctor for this injury." in handout.text()
 
 
@@ -128,4 +129,5 @@ def test_a_record_review_needs_no_appointment() -> None:
     resource = service_request_from_referral(replace(REFERRAL, modality="record-review"), NS)
     by_heading = {s.heading: s for s in handout_from_service_request(resource, "en").sections}
     assert by_heading["Who and where"].sentences[-1] == "The clinic may call you with a question."
-    assert by_heading["What to bring"].items == ("Nothing: Dr. Casey Atwood, MD will send your records",)
+    assert by_heading["What to bring"].items == (
+        "Nothing: Dr. Casey Atwood, MD will send your records", "Your referral number: 04HM-ASW9")
