@@ -56,9 +56,62 @@ def test_both_sides_in_the_browser_with_the_answer_page_screenshot(
     expect(doctor.locator("#status")).to_have_text("Signed and returned")
 
     Worker(flask_app).run()
-    page.goto(atp_page)
-    page.get_by_role("link", name="Follow its delivery and the answers").click()
+    page.goto(atp_page)  # the referral's one page
+    expect(page.get_by_text("Not yet at MMI", exact=False).first).to_be_visible()  # the conclusion first
     items = page.locator("ol.answers > li")
     expect(items).to_have_count(2)
     for index, answer in enumerate(ANSWERS):
         expect(items.nth(index).locator(".answer")).to_have_text(answer)
+
+
+def test_a_physician_declines_and_the_atp_sends_it_to_another(
+    page: Page, sandbox: Sandbox, flask_app: Flask
+) -> None:
+    _send(page, sandbox)  # to Dr. Riley Chen (so-1)
+    atp_page = page.url
+    Worker(flask_app).run()
+    doctor = page.context.browser.new_context().new_page()  # type: ignore[union-attr]
+    _physician_opens_newest(doctor, sandbox, "Dr. Riley Chen, MD")
+    doctor.get_by_label("Why do you decline?").select_option(label="Outside my expertise")
+    doctor.get_by_label("In your words").fill("Spine surgery candidacy is outside my practice.")
+    doctor.get_by_role("button", name="Decline").click()
+    expect(doctor.locator("#status")).to_have_text("Declined")
+
+    Worker(flask_app).run()
+    page.goto(atp_page)
+    expect(page.get_by_text("declined", exact=False).first).to_be_visible()
+    expect(page.locator("dd.detail")).to_contain_text("Spine surgery candidacy is outside my practice.")
+    page.get_by_role("link", name="Send to another physician").click()
+    page.get_by_label("Physician", exact=True).select_option("PractitionerRole/so-2")
+    page.get_by_role("button", name="Send referral").click()
+    Worker(flask_app).run()
+
+    okafor = page.context.browser.new_context().new_page()  # type: ignore[union-attr]
+    _physician_opens_newest(okafor, sandbox, "Dr. Casey Okafor, DO")
+    for question in QUESTIONS:  # nothing retyped: the same questions reach the other physician
+        expect(okafor.get_by_text(question)).to_be_visible()
+
+
+def test_the_physicians_pages_pass_axe_at_320_px(page: Page, sandbox: Sandbox, flask_app: Flask) -> None:
+    from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
+
+    _send(page, sandbox)
+    Worker(flask_app).run()
+    doctor = page.context.browser.new_context(viewport={"width": 320, "height": 900}).new_page()  # type: ignore[union-attr]
+    _physician_opens_newest(doctor, sandbox, "Dr. Riley Chen, MD")
+    doctor.get_by_label("Visit date and time (telehealth)").fill(
+        (datetime.now() + timedelta(days=3)).strftime("%Y-%m-%dT09:30")
+    )
+    doctor.get_by_role("button", name="Accept").click()
+    doctor.get_by_role("button", name="Sign and return the opinion").click()  # errors shown on every field
+    expect(doctor.get_by_role("alert")).to_be_visible()
+    for name in ("answer page with errors", "worklist"):
+        if name == "worklist":
+            doctor.get_by_role("link", name="All your incoming referrals").click()
+        violations = Axe().run(doctor).response["violations"]
+        assert [v["id"] for v in violations if v["impact"] in ("serious", "critical")] == [], name
+        wide = doctor.evaluate(
+            "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 321"
+            " && !e.closest('.table-scroll')).map(e => e.tagName + '#' + e.id).slice(0, 8)"
+        )
+        assert wide == [], name
