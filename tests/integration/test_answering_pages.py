@@ -149,3 +149,33 @@ def test_forms_need_the_launch_token_and_the_role(sandbox: Sandbox, flask_app: F
     assert forged.status_code == 400
     assert atp.get(f"{atp_app}/incoming/{task_id}", timeout=30).status_code == 403  # an ATP's launch
     assert browser.get(page.url.split("/incoming/")[0] + "/compose", timeout=30).status_code == 403
+
+
+def test_the_physician_asks_for_records_and_signs_once_they_arrive(
+    sandbox: Sandbox, flask_app: Flask, app_settings: Settings
+) -> None:
+    atp, referral_id, atp_app = send_to(sandbox, "so-1")
+    Worker(flask_app).run()
+    task_id = task_id_of(sandbox, app_settings.namespace, referral_id)
+    browser, page = physician_launch(sandbox, "so-1", task=task_id)
+    visit = (datetime.now() + timedelta(days=3)).strftime("%Y-%m-%dT09:30")
+    accepted = _post(browser, page.url + "/accept", page.text, visit=visit)
+    request = "Please send the latest visit note."
+    held = _post(browser, page.url + "/hold", accepted.text, records_note=request)
+    assert "Waiting for records" in held.text and "Please send the latest visit note." in held.text
+    assert re.search(r"<button[^>]*disabled>Sign and return the opinion", held.text)
+
+    Worker(flask_app).run()
+    status = atp.get(f"{atp_app}/referrals/{referral_id}", timeout=30)
+    assert "Please send the latest visit note." in status.text
+    picker = atp.get(f"{atp_app}/referrals/{referral_id}/records", timeout=30)
+    record = form_fields(picker.text).checkboxes["record"][0]
+    sent = _post(atp, f"{atp_app}/referrals/{referral_id}/records", picker.text, record=record)
+    assert sent.status_code == 200, sent.text
+    Worker(flask_app).run()
+
+    back = browser.get(page.url, timeout=30)
+    assert "Answering" in back.text and "sent at your request" in back.text
+    answers = {f"answer-{n}": a for n, a in enumerate(ANSWERS, start=1)}
+    signed = _post(browser, page.url + "/sign", back.text, **answers, **CONCLUSION, attest="yes")
+    assert "Signed and returned" in signed.text
