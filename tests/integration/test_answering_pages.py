@@ -179,3 +179,12 @@ def test_the_physician_asks_for_records_and_signs_once_they_arrive(
     answers = {f"answer-{n}": a for n, a in enumerate(ANSWERS, start=1)}
     signed = _post(browser, page.url + "/sign", back.text, **answers, **CONCLUSION, attest="yes")
     assert "Signed and returned" in signed.text
+
+
+def test_a_standalone_sign_in_at_the_clinic_opens_the_worklist(sandbox: Sandbox, live_app: str) -> None:
+    browser = browser_session()
+    sign_in = browser.get(f"{live_app}/standalone/sandbox-clinic", timeout=30)
+    assert sign_in.status_code == 200 and 'name="patient"' not in sign_in.text  # the worklist spans patients
+    practitioner = form_fields(sign_in.text).selects["practitioner"][0].value
+    landed = browser.post(sign_in.url, data={"practitioner": practitioner, "decision": "allow"}, timeout=30)
+    assert landed.status_code == 200 and "Incoming second-opinion referrals" in landed.text
