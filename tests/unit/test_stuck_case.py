@@ -92,7 +92,8 @@ def test_no_mmi_past_the_expected_time_is_a_finding_with_dates_and_counts() -> N
     assert result.stuck and rules(resources) == ["no-mmi-past-expected"]
     finding = result.findings[0]
     assert f"Injured {ago(30)}" in finding.evidence and "30 weeks ago" in finding.evidence
-    assert "4 visits since, the last on " + ago(2) in finding.evidence  # the visit before the injury is not counted
+    # the visit before the injury is not counted
+    assert "4 visits since, the last on " + ago(2) in finding.evidence
     assert "2 active conditions" in finding.evidence and "within 26 weeks" in finding.evidence
     assert finding.question == QUESTION_TEMPLATES[2]
 
@@ -119,16 +120,17 @@ def test_the_same_work_restrictions_for_many_weeks_is_a_finding() -> None:
 
 
 def test_restrictions_that_change_are_not_stuck() -> None:
-    resources = chart(observations=[restriction(ago(9), "Off work"), restriction(ago(6), "Light duty"),
-                                    restriction(ago(3), "Light duty, 6 hours"), restriction(ago(1), "Full duty")])
+    texts = ((9, "Off work"), (6, "Light duty"), (3, "Light duty, 6 hours"), (1, "Full duty"))
+    resources = chart(observations=[restriction(ago(weeks), text) for weeks, text in texts])
     assert rules(resources) == []
 
 
 def test_no_functional_gain_across_the_last_scored_visits_is_a_finding() -> None:
-    resources = chart(observations=[score(ago(9), 20), score(ago(6), 41), score(ago(3), 44), score(ago(1), 45)])
+    resources = chart(observations=[score(ago(w), v) for w, v in ((9, 20), (6, 41), (3, 44), (1, 45))])
     result = verdict(resources)
     assert rules(resources) == ["no-functional-gain"]  # 41 → 45 over the last 3: +4
-    assert f"Function score 41 on {ago(6)} and 45 on {ago(1)} across 3 scored visits" in result.findings[0].evidence
+    expected = f"Function score 41 on {ago(6)} and 45 on {ago(1)} across 3 scored visits"
+    assert expected in result.findings[0].evidence
     assert "+4 points" in result.findings[0].evidence
 
 
@@ -168,7 +170,8 @@ def test_an_old_answer_a_revoked_request_or_other_orders_do_not_block() -> None:
                       service_requests=[second_opinion("completed", updated=ago(40)),
                                         second_opinion("revoked"), other],
                       observations=[observation("mmi", ago(1), valueBoolean=False),
-                                    {**observation("mmi", ago(1), valueBoolean=True), "status": "entered-in-error"}])
+                                    {**observation("mmi", ago(1), valueBoolean=True),
+                                     "status": "entered-in-error"}])
     assert verdict(resources).stuck
 
 
@@ -178,7 +181,8 @@ def test_every_finding_adds_its_question_after_the_diagnosis() -> None:
                       observations=[restriction(ago(9), same), restriction(ago(1), same),
                                     score(ago(6), 40), score(ago(3), 40), score(ago(1), 41)])
     result = verdict(resources)
-    assert [f.rule for f in result.findings] == ["no-mmi-past-expected", "same-restrictions", "no-functional-gain"]
+    assert [f.rule for f in result.findings] == [
+        "no-mmi-past-expected", "same-restrictions", "no-functional-gain"]
     assert result.questions == (QUESTION_TEMPLATES[0], QUESTION_TEMPLATES[2], QUESTION_TEMPLATES[3],
                                 QUESTION_TEMPLATES[1])
 
@@ -201,6 +205,7 @@ def test_selected_draft_orders_for_an_ime_or_a_dime_are_found() -> None:
         {"resource": {"resourceType": "MedicationRequest", "id": "m"}}, draft("bad id!", "IME")]}
     found = ime_orders_from_draft_orders(bundle, ["ServiceRequest/a", "ServiceRequest/b", "ServiceRequest/c",
                                                   "MedicationRequest/m"])
-    assert [(o.reference, o.kind) for o in found] == [("ServiceRequest/a", "IME"), ("ServiceRequest/b", "DIME")]
+    assert [(o.reference, o.kind) for o in found] == [
+        ("ServiceRequest/a", "IME"), ("ServiceRequest/b", "DIME")]
     assert ime_orders_from_draft_orders("not a bundle", ["ServiceRequest/a"]) == []
     assert ime_orders_from_draft_orders(bundle, ["ServiceRequest/c"]) == []
