@@ -88,9 +88,7 @@ class Verdict:
         return tuple(dict.fromkeys((QUESTION_DIAGNOSIS, *(f.question for f in self.findings))))
 
 
-def case_facts_from_resources(
-    resources: Mapping[str, Sequence[Mapping[str, Any]]], ns: str
-) -> CaseFacts:
+def case_facts_from_resources(resources: Mapping[str, Sequence[Mapping[str, Any]]], ns: str) -> CaseFacts:
     """The facts from resources by kind: conditions, coverages, encounters, observations, service_requests."""
     conditions = tuple(
         summary
@@ -107,8 +105,13 @@ def case_facts_from_resources(
         conditions=conditions,
         workers_comp=any(_active_workers_comp(c) for c in resources.get("coverages", ())),
         injury_date=injury,
-        visits=tuple(sorted(d for d in map(_visit_date, resources.get("encounters", ()))
-                            if d and (injury is None or d >= injury))),
+        visits=tuple(
+            sorted(
+                d
+                for d in map(_visit_date, resources.get("encounters", ()))
+                if d and (injury is None or d >= injury)
+            )
+        ),
         scores=tuple(sorted(_scores(observations, progress))),
         restrictions=tuple(sorted(_texts(observations, progress, WORK_RESTRICTIONS[0]))),
         mmi_on=max((d for d, _ in _mmi(observations, progress)), default=None),
@@ -177,7 +180,7 @@ def _same_restrictions(facts: CaseFacts, thresholds: StuckThresholds, today: dat
     return Finding(
         "same-restrictions",
         f"same work restrictions for {weeks} weeks",
-        f"The same work restrictions (\"{quoted}\") were recorded at {len(run)} visits from "
+        f'The same work restrictions ("{quoted}") were recorded at {len(run)} visits from '
         f"{run[0].isoformat()} to {latest_on.isoformat()} ({weeks} weeks).",
         QUESTION_RESTRICTIONS,
     )
@@ -185,7 +188,7 @@ def _same_restrictions(facts: CaseFacts, thresholds: StuckThresholds, today: dat
 
 def _no_functional_gain(facts: CaseFacts, thresholds: StuckThresholds, today: date) -> Finding | None:
     """No documented functional improvement across the last several scored visits."""
-    last = facts.scores[-thresholds.scored_visits:]
+    last = facts.scores[-thresholds.scored_visits :]
     if thresholds.scored_visits < 2 or len(last) < thresholds.scored_visits:
         return None
     (first_on, first), (last_on, latest) = last[0], last[-1]
@@ -231,12 +234,16 @@ def _visit_date(encounter: Mapping[str, Any]) -> date | None:
 def _effective(observation: Mapping[str, Any]) -> date | None:
     """Observation.effective[x] (dateTime or Period.start), else issued."""
     period = mapping_from_element(observation.get("effectivePeriod"))
-    return (date_from_fhir(observation.get("effectiveDateTime")) or date_from_fhir(period.get("start"))
-            or date_from_fhir(observation.get("issued")))
+    return (
+        date_from_fhir(observation.get("effectiveDateTime"))
+        or date_from_fhir(period.get("start"))
+        or date_from_fhir(observation.get("issued"))
+    )
 
 
-def _with_code(observations: Sequence[Mapping[str, Any]], system: str, code: str
-               ) -> list[tuple[date, Mapping[str, Any]]]:
+def _with_code(
+    observations: Sequence[Mapping[str, Any]], system: str, code: str
+) -> list[tuple[date, Mapping[str, Any]]]:
     found = [(_effective(o), o) for o in observations if has_code(o.get("code"), {(system, code)})]
     return [(on, o) for on, o in found if on is not None]
 
@@ -256,7 +263,8 @@ def _texts(observations: Sequence[Mapping[str, Any]], system: str, code: str) ->
     out = []
     for on, o in _with_code(observations, system, code):
         text = string_from_element(o.get("valueString")) or text_from_codeable_concept(
-            o.get("valueCodeableConcept"))
+            o.get("valueCodeableConcept")
+        )
         if text:
             out.append((on, text))
     return out
@@ -265,8 +273,11 @@ def _texts(observations: Sequence[Mapping[str, Any]], system: str, code: str) ->
 def _mmi(observations: Sequence[Mapping[str, Any]], system: str) -> list[tuple[date, Mapping[str, Any]]]:
     """MMI recorded: valueBoolean true, or a valueDateTime (the MMI date)."""
     found = _with_code(observations, system, MMI_REACHED[0])
-    return [(date_from_fhir(o.get("valueDateTime")) or on, o) for on, o in found
-            if o.get("valueBoolean") is True or date_from_fhir(o.get("valueDateTime"))]
+    return [
+        (date_from_fhir(o.get("valueDateTime")) or on, o)
+        for on, o in found
+        if o.get("valueBoolean") is True or date_from_fhir(o.get("valueDateTime"))
+    ]
 
 
 def _active_workers_comp(coverage: Mapping[str, Any]) -> bool:
@@ -277,10 +288,12 @@ def _active_workers_comp(coverage: Mapping[str, Any]) -> bool:
 def _is_second_opinion(resource: Mapping[str, Any], ns: str) -> bool:
     system = local_system(ns, SECOND_OPINION_SYSTEM_ID)
     return resource.get("resourceType") == "ServiceRequest" and has_code(
-        resource.get("code"), {(system, SECOND_OPINION_CODE)})
+        resource.get("code"), {(system, SECOND_OPINION_CODE)}
+    )
 
 
 def _last_changed(resource: Mapping[str, Any]) -> date | None:
     """meta.lastUpdated (the answer is filed by completing it), else authoredOn."""
-    return date_from_fhir(mapping_from_element(resource.get("meta")).get("lastUpdated")) or \
-        date_from_fhir(resource.get("authoredOn"))
+    return date_from_fhir(mapping_from_element(resource.get("meta")).get("lastUpdated")) or date_from_fhir(
+        resource.get("authoredOn")
+    )

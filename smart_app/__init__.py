@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         backend_tokens=BackendTokens(http.for_url, settings.http_timeout_seconds),
     )
     from smart_app.web import (
+        cds,
         clients,
         compose,
         documents,
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(launch.bp)
     app.register_blueprint(open_server.bp)
     app.register_blueprint(hooks.bp)
+    app.register_blueprint(cds.bp)  # CDS Hooks: /cds-services
     for blueprint in (compose.bp, documents.bp, embedding.bp, referrals.bp):
         app.register_blueprint(blueprint, url_prefix=guard.URL_PREFIX)
     register_worker_command(app)
