@@ -176,6 +176,7 @@ def write_registration(folder: Path, sandbox: Sandbox) -> Path:
         "${SANDBOX_FHIR_BASE_URL:-http://127.0.0.1:8001/fhir}", sandbox.fhir_base
     )
     assert sandbox.fhir_base in text, "launch/registrations/sandbox.toml changed its iss line"
+    text = text.replace("${SANDBOX_EHR_URL:-http://127.0.0.1:8001}", sandbox.ehr_url.rstrip("/"))
     (folder / "sandbox.toml").write_text(text)
     return folder
 

@@ -28,6 +28,7 @@ class LaunchContext:
     refresh_ttl: int | None = None  # test option: refresh tokens this short-lived
     need_patient_banner: bool = True  # test option: false = the EHR shows its own banner
     withhold: tuple[str, ...] = ()  # test option: scopes the EHR user declines (narrowed grant)
+    app_context: str | None = None  # a CDS card's SMART link appContext, returned with the token
 
 
 @dataclass(frozen=True)

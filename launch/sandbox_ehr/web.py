@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import front_page, oauth_views, smart_config
+from . import chart_page, front_page, oauth_views, smart_config
 from .auth_client import sandbox_clients
 from .auth_server import AuthConfig, build_server
 from .auth_store import AuthStore
@@ -36,4 +36,5 @@ def create_web_app(settings: SandboxSettings, ehr: FhirServer) -> Flask:
                                                      TokenRecorder())
     for blueprint in (front_page.bp, oauth_views.bp, smart_config.bp):
         app.register_blueprint(blueprint)
+    chart_page.register(app, settings, ehr.ctx.service, ehr.token_secret)  # EHR as CDS client
     return app
