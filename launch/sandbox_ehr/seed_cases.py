@@ -1,7 +1,7 @@
-"""Seed cases for the stuck-case check: Patient/wc-10 … wc-15, dated relative to the start day.
+"""Seed cases for the stuck-case check: Patient/wc-10 … wc-16, dated relative to the start day.
 
-Three are stuck by different rules (docs/domain-rules.md "Stuck case"), two progress, one has
-MMI recorded. Their visits (Encounter), function scores, work restrictions and MMI are
+Four are stuck, by different rules (docs/domain-rules.md "Stuck case"), two progress, one has
+MMI recorded; wc-16 is the one the tests send a referral for. Their visits (Encounter), function scores, work restrictions and MMI are
 Observations coded in `{ns}/CodeSystem/work-injury-progress` (docs/fhir-mapping.md §9): no
 standard code for them was verified. Relative dates keep each story true whenever it runs.
 """
@@ -117,6 +117,19 @@ CASES = (
         (45, 58, 60),
         ("Light duty", "Full duty"),
         mmi=True,
+    ),
+    Case(
+        "wc-16",
+        "Nadia",
+        "Haddad",
+        "female",
+        "1983-08-14",
+        "WC-2026-004016",
+        30,
+        (("Crush injury of left hand", "Left hand"),),
+        (28, 20, 12, 6, 2),
+        (30, 33, 34),
+        ("Off work", "One-handed work only", "One-handed work only"),
     ),
 )
 
