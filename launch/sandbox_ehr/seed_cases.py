@@ -1,9 +1,10 @@
 """Seed cases for the stuck-case check: Patient/wc-10 … wc-16, dated relative to the start day.
 
 Four are stuck, by different rules (docs/domain-rules.md "Stuck case"), two progress, one has
-MMI recorded; wc-16 is the one the tests send a referral for. Their visits (Encounter), function scores, work restrictions and MMI are
-Observations coded in `{ns}/CodeSystem/work-injury-progress` (docs/fhir-mapping.md §9): no
-standard code for them was verified. Relative dates keep each story true whenever it runs.
+MMI recorded; wc-16 is the one the tests send a referral for. Their visits (Encounter),
+function scores, work restrictions and MMI are Observations coded in
+`{ns}/CodeSystem/work-injury-progress` (docs/fhir-mapping.md §9): no standard code for them
+was verified. Relative dates keep each story true whenever it runs.
 """
 
 from __future__ import annotations
