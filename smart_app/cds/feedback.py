@@ -16,7 +16,7 @@ from typing import Any
 
 from fhir_mappings.codes import CDS_OVERRIDE_REASON_SYSTEM_ID, CDS_OVERRIDE_REASONS, local_system
 from smart_app.cds.errors import CdsRequestInvalid
-from smart_app.cds.records import CardFeedback, keep_feedback, known_cards
+from smart_app.cds.records import CardFeedback, known_cards
 from smart_app.store import Store
 
 logger = logging.getLogger(__name__)
@@ -43,30 +43,26 @@ def feedback_from_json(body: Any, ns: str) -> list[Feedback]:
     return [_item(item, number, ns) for number, item in enumerate(items, start=1)]
 
 
-def record_feedback(store: Store, items: list[Feedback], client_iss: str, now: datetime) -> None:
-    """Keep the items for cards this client was given; any other card refuses the whole request."""
+def feedback_rows(store: Store, items: list[Feedback], client_iss: str, now: datetime) -> list[CardFeedback]:
+    """The rows for cards this client was given; any other card refuses the whole request."""
     cards = {item.card for item in items}
-    unknown = cards - known_cards(store, cards, client_iss)
-    if unknown:
+    if cards - known_cards(store, cards, client_iss):
         raise CdsRequestInvalid("Some feedback is about cards this service did not give this EHR.", _HINT)
-    keep_feedback(
-        store,
-        [
-            CardFeedback(
-                card_uuid=i.card,
-                outcome=i.outcome,
-                accepted_suggestions=i.accepted_suggestions,
-                override_reason=i.override_reason,
-                outcome_at=i.outcome_at,
-                received_at=now,
-            )
-            for i in items
-        ],
-    )
     for item in items:
         logger.info(
             "cds.feedback card=%s outcome=%s reason=%s", item.card, item.outcome, item.override_reason
         )
+    return [
+        CardFeedback(
+            card_uuid=i.card,
+            outcome=i.outcome,
+            accepted_suggestions=i.accepted_suggestions,
+            override_reason=i.override_reason,
+            outcome_at=i.outcome_at,
+            received_at=now,
+        )
+        for i in items
+    ]
 
 
 def _item(item: Any, number: int, ns: str) -> Feedback:

@@ -14,7 +14,7 @@ from smart_app.cds.case_data import case_resources
 from smart_app.cds.discovery import PATIENT_VIEW, CdsService, prefetch_templates
 from smart_app.cds.errors import CdsRequestInvalid
 from smart_app.cds.hook_request import HookRequest
-from smart_app.cds.records import IssuedCard, keep_cards
+from smart_app.cds.records import IssuedCard
 from smart_app.config import Registration
 from smart_app.services import Services, utcnow
 
@@ -24,30 +24,26 @@ BLOCKS_IME_CARD = frozenset({"no-workers-comp", "mmi-recorded", "opinion-open", 
 
 def answer(
     service: CdsService, request: HookRequest, registration: Registration, svc: Services
-) -> dict[str, Any]:
-    """The CDS Hooks response: ``{"cards": [...]}``, empty when there is nothing to suggest."""
+) -> tuple[dict[str, Any], list[IssuedCard]]:
+    """The CDS Hooks response (``{"cards": [...]}``, empty when there is nothing to suggest) and the
+    rows that remember its card, to keep with the call's jti."""
     facts = _facts(service, request, registration, svc)
     if service is PATIENT_VIEW:
         card, rules = _patient_view(facts, svc)
     else:
         card, rules = _order_select(facts, request, svc)
+    rows = []
     if card is not None:
-        keep_cards(
-            svc.store,
-            [
-                IssuedCard(
-                    uuid=card["uuid"],
-                    service=service.id,
-                    client_iss=registration.cds_client_iss,
-                    rules=" ".join(rules)[:200],
-                    issued_at=utcnow(),
-                )
-            ],
+        issued = IssuedCard(
+            uuid=card["uuid"],
+            service=service.id,
+            client_iss=registration.cds_client_iss,
+            rules=" ".join(rules)[:200],
+            issued_at=utcnow(),
         )
-    logger.info(
-        "cds.answered service=%s cards=%d rules=%s", service.id, card is not None, ",".join(rules) or "-"
-    )
-    return {"cards": [card] if card else []}
+        rows.append(issued)
+    logger.info("cds.answered service=%s cards=%d rules=%s", service.id, len(rows), ",".join(rules) or "-")
+    return {"cards": [card] if card else []}, rows
 
 
 def _facts(service: CdsService, request: HookRequest, registration: Registration, svc: Services) -> CaseFacts:

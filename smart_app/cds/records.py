@@ -51,23 +51,25 @@ class CardFeedback(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-def spend_jti(store: Store, iss: str, jti: str, expires_at: datetime, now: datetime) -> bool:
-    """Record the JWT id; False when it was seen before (shared by every worker through the database)."""
-    key = hashlib.sha256(f"{iss}\n{jti}".encode()).hexdigest()
+def seen_jti(iss: str, jti: str, expires_at: datetime) -> SeenJti:
+    """The row that spends this JWT id (keyed by a hash: the id itself is not kept)."""
+    return SeenJti(key=hashlib.sha256(f"{iss}\n{jti}".encode()).hexdigest(), expires_at=expires_at)
+
+
+def spend_jti(store: Store, jti: SeenJti, rows: list[Base], now: datetime) -> bool:
+    """Spend the JWT id and keep what the call produced, in one transaction (one commit per call).
+
+    False when the id was seen before: nothing is kept, and two workers that got the same JWT
+    at once cannot both succeed (the primary key decides). Expired ids are deleted on the way.
+    """
     try:
         with store.transaction() as db:
             db.execute(delete(SeenJti).where(SeenJti.expires_at < now))
-            db.add(SeenJti(key=key, expires_at=expires_at))
+            db.add(jti)
+            db.add_all(rows)
     except IntegrityError:
         return False
     return True
-
-
-def keep_cards(store: Store, cards: list[IssuedCard]) -> None:
-    """Remember the cards returned, for their feedback."""
-    if cards:
-        with store.transaction() as db:
-            db.add_all(cards)
 
 
 def known_cards(store: Store, uuids: set[str], client_iss: str) -> set[str]:
@@ -77,9 +79,3 @@ def known_cards(store: Store, uuids: set[str], client_iss: str) -> set[str]:
             IssuedCard.uuid.in_(uuids), IssuedCard.client_iss == client_iss
         )
         return {uuid for (uuid,) in rows}
-
-
-def keep_feedback(store: Store, items: list[CardFeedback]) -> None:
-    """Record the feedback items in one transaction."""
-    with store.transaction() as db:
-        db.add_all(items)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,11 +22,11 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 
 from smart_app.cds.errors import CdsUnauthorized
-from smart_app.cds.records import spend_jti
+from smart_app.cds.records import SeenJti, seen_jti, spend_jti
 from smart_app.config import Registration
 from smart_app.smart.errors import SmartError
 from smart_app.smart.id_token import KeySets
-from smart_app.store import Store
+from smart_app.store import Base, Store
 
 logger = logging.getLogger(__name__)
 
@@ -36,15 +37,28 @@ MAX_JWT_CHARS = 8192
 _REFUSED = "Second Opinion could not verify the CDS client's JWT."
 
 
+@dataclass(frozen=True)
+class TrustedCall:
+    """A call whose JWT verified; its ``jti`` is spent with what the call records (``finish``)."""
+
+    registration: Registration
+    jti: SeenJti
+
+
+def finish(store: Store, call: TrustedCall, rows: Sequence[Base], now: datetime) -> None:
+    """Spend the call's jti and keep its rows at once; a jti seen before is a replay: 401, nothing kept."""
+    if not spend_jti(store, call.jti, list(rows), now):
+        raise _refused("replayed-jti")
+
+
 def trusted_client(
     authorization: str | None,
     endpoint: str,
     registrations: Iterable[Registration],
     key_sets: KeySets,
-    store: Store,
     now: datetime,
-) -> Registration:
-    """The registration whose CDS client signed this call, or CdsUnauthorized (logged by reason only)."""
+) -> TrustedCall:
+    """The verified call of a registered CDS client, or CdsUnauthorized (logged by reason only)."""
     token = _bearer(authorization)
     header, claims = _unverified(token)
     registration = next(
@@ -62,9 +76,7 @@ def trusted_client(
         raise _refused("jku")
     _verify(token, registration, key_sets, endpoint, now)
     expires = datetime.fromtimestamp(int(claims["exp"]), now.tzinfo) + timedelta(seconds=LEEWAY_SECONDS)
-    if not spend_jti(store, str(claims["iss"]), str(claims["jti"]), expires, now):
-        raise _refused("replayed-jti")
-    return registration
+    return TrustedCall(registration, seen_jti(str(claims["iss"]), str(claims["jti"]), expires))
 
 
 def _verify(token: str, registration: Registration, key_sets: KeySets, endpoint: str, now: datetime) -> None:
