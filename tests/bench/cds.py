@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import requests
+from flask import Flask
 from requests.adapters import HTTPAdapter
 from werkzeug.serving import make_server
 
@@ -151,9 +152,8 @@ def main() -> None:
         server = make_server("127.0.0.1", port, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         try:
-            _measure(
-                sandbox, app_url, app.extensions["second_opinion"].http.for_url(sandbox.fhir_base), calls
-            )
+            ehr = app.extensions["second_opinion"].http.for_url(sandbox.fhir_base)
+            _in_process(app, sandbox, app_url, _measure(sandbox, app_url, ehr, calls), calls)
         finally:
             server.shutdown()
             server.server_close()
