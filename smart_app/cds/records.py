@@ -1,4 +1,4 @@
-"""What the CDS service keeps: the JWT ids it has seen, the cards it issued and the feedback on them.
+"""What the CDS service keeps (models in ``smart_app.store``): JWT ids seen, cards issued, their feedback.
 
 No PHI: a card row holds its uuid, the service, the rules that fired and when; feedback holds
 the outcome and the override reason's code; the clinician's free-text comment is never kept.
@@ -9,46 +9,12 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, delete
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
 
-from smart_app.store import Base, Store, UtcDateTime
+from smart_app.store import Base, CardFeedback, IssuedCard, SeenJti, Store
 
-
-class SeenJti(Base):
-    """A CDS client's JWT id, kept until the JWT expires: a second use is a replay."""
-
-    __tablename__ = "cds_jtis"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of iss and jti
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
-
-
-class IssuedCard(Base):
-    """A card the service returned, so that feedback can be matched to it."""
-
-    __tablename__ = "cds_cards"
-
-    uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
-    service: Mapped[str] = mapped_column(String(64))
-    client_iss: Mapped[str] = mapped_column(String(2000))
-    rules: Mapped[str] = mapped_column(String(200))  # the rule ids that fired, space-separated
-    issued_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
-
-
-class CardFeedback(Base):
-    """One feedback item (CDS Hooks 2.0 §Feedback): accepted or overridden, and why."""
-
-    __tablename__ = "cds_feedback"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    card_uuid: Mapped[str] = mapped_column(ForeignKey("cds_cards.uuid", ondelete="CASCADE"), index=True)
-    outcome: Mapped[str] = mapped_column(String(16))  # accepted | overridden
-    accepted_suggestions: Mapped[int] = mapped_column(Integer, default=0)
-    override_reason: Mapped[str | None] = mapped_column(String(64))  # one of our reason codes
-    outcome_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+__all__ = ["CardFeedback", "IssuedCard", "SeenJti", "known_cards", "seen_jti", "spend_jti"]
 
 
 def seen_jti(iss: str, jti: str, expires_at: datetime) -> SeenJti:
