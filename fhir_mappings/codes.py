@@ -266,3 +266,18 @@ ISSUE_TYPES = frozenset(
     }
 )
 ISSUE_SEVERITIES = frozenset({"fatal", "error", "warning", "information"})
+
+# §9 Work-injury progress (read by the stuck-case check, docs/domain-rules.md "Stuck case"):
+# {ns}/CodeSystem/work-injury-progress on Observation.code. No standard code for these was verified.
+WORK_INJURY_PROGRESS_SYSTEM_ID = "work-injury-progress"
+FUNCTION_SCORE = ("function-score", "Function score (0-100, higher is better)")
+WORK_RESTRICTIONS = ("work-restrictions", "Work restrictions")
+MMI_REACHED = ("mmi", "Maximum medical improvement reached")
+# §9 local: {ns}/CodeSystem/cds-override-reason, the reasons a CDS card offers for dismissing it.
+CDS_OVERRIDE_REASON_SYSTEM_ID = "cds-override-reason"
+CDS_OVERRIDE_REASONS: dict[str, str] = {
+    "progressing": "The case is progressing",
+    "opinion-planned": "A second opinion is already planned",
+    "ime-scheduled": "An IME or DIME is already scheduled",
+    "patient-declines": "The patient declines a second opinion",
+}

@@ -16,6 +16,7 @@ export SANDBOX_APP_LAUNCH_URL="${APP_URL}/launch"
 export SANDBOX_APP_REDIRECT_URIS="${APP_URL}/callback"
 export SANDBOX_APP_JWKS_URL="${APP_URL}/.well-known/jwks.json"
 export SANDBOX_FHIR_BASE_URL="http://${HOST}:${EHR_PORT}/fhir"
+export SANDBOX_EHR_URL="http://${HOST}:${EHR_PORT}"  # the CDS client's iss and JWKS (registrations/sandbox.toml)
 export SMART_APP_PUBLIC_URL="${SMART_APP_PUBLIC_URL:-$APP_URL}"
 export SMART_APP_DATABASE_URL="${SMART_APP_DATABASE_URL:-sqlite:///.data/smart_app.sqlite3}"
 # the data key that seals tokens and PHI at rest: generated once, mode 0600, never a built-in default

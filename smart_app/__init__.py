@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     from smart_app.web import (
         answering,
+        cds,
         clients,
         compose,
         documents,
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(launch.bp)
     app.register_blueprint(open_server.bp)
     app.register_blueprint(hooks.bp)
+    app.register_blueprint(cds.bp)  # CDS Hooks: /cds-services
     for blueprint in (compose.bp, documents.bp, embedding.bp, referrals.bp, referral_actions.bp,
                       answering.bp):  # fmt: skip
         app.register_blueprint(blueprint, url_prefix=guard.URL_PREFIX)

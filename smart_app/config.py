@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from fhir_mappings.stuck_case import StuckThresholds
+
 ClientAuth = Literal["none", "client_secret_basic", "client_secret_post", "private_key_jwt"]
 RefreshScope = Literal["offline_access", "online_access"]
 ScopeStyle = Literal["auto", "v1", "v2"]
@@ -62,6 +64,23 @@ class Settings(BaseSettings):
     directory_url: str = ""  # FHIR base of the physician directory; "" = the launching EHR
     directory_bearer: str = ""  # bearer token for that directory, if it needs one
     time_zone: str = "America/Denver"  # IANA zone the pages show times in (UTC stays in the data)
+    # The stuck-case check (CDS Hooks patient-view): docs/domain-rules.md names each one's source.
+    stuck_weeks_without_mmi: int = Field(default=26, ge=1, le=520)
+    stuck_same_restrictions_weeks: int = Field(default=6, ge=1, le=520)
+    stuck_scored_visits: int = Field(default=3, ge=2, le=50)
+    stuck_min_function_gain: float = Field(default=10.0, gt=0, le=100)
+    stuck_recent_opinion_days: int = Field(default=180, ge=0, le=3650)
+
+    @property
+    def stuck_thresholds(self) -> StuckThresholds:
+        """The stuck-case thresholds as the pure rules take them."""
+        return StuckThresholds(
+            weeks_without_mmi=self.stuck_weeks_without_mmi,
+            same_restrictions_weeks=self.stuck_same_restrictions_weeks,
+            scored_visits=self.stuck_scored_visits,
+            min_function_gain=self.stuck_min_function_gain,
+            recent_opinion_days=self.stuck_recent_opinion_days,
+        )
 
     @property
     def signing_key_paths(self) -> tuple[Path, ...]:
@@ -132,6 +151,14 @@ class Registration(BaseModel):
     backend_client_id: str | None = None  # SMART Backend Services client, for writes with no ATP
     roles: tuple[Role, ...] = ("atp",)  # who launches from this EHR: the ATP, the answering physician
     backend_scopes: str | None = None
+    cds_client_iss: str | None = None  # the iss of this EHR's CDS Hooks JWTs (it calls our CDS services)
+    cds_jwks_uri: str | None = None  # where that CDS client publishes the keys it signs them with
+
+    @model_validator(mode="after")
+    def _cds_client_whole(self) -> Registration:
+        if bool(self.cds_client_iss) != bool(self.cds_jwks_uri):
+            raise ValueError("cds_client_iss and cds_jwks_uri go together: set both or neither")
+        return self
 
     @model_validator(mode="after")
     def _client_unless_open(self) -> Registration:
@@ -153,7 +180,16 @@ class Registration(BaseModel):
             raise ValueError("roles needs at least one of atp, physician")
         return tuple(dict.fromkeys(value))
 
-    @field_validator("authorization_endpoint", "token_endpoint", "jwks_uri")
+
+    @field_validator("cds_client_iss")
+    @classmethod
+    def _cds_iss_is_text(cls, value: str | None) -> str | None:
+        """A CDS client's iss is a URI compared exactly (CDS Hooks 2.0 §Trusting CDS Clients)."""
+        if value is not None and (not value.strip() or len(value) > 2000):
+            raise ValueError("cds_client_iss must be a URI of at most 2000 characters")
+        return value or None
+
+    @field_validator("authorization_endpoint", "token_endpoint", "jwks_uri", "cds_jwks_uri")
     @classmethod
     def _endpoint_is_url(cls, value: str | None) -> str | None:
         return absolute_url(value) if value else None

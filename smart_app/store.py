@@ -187,6 +187,41 @@ class AnswerDraft(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class SeenJti(Base):
+    """CDS Hooks: a client's JWT id, kept until the JWT expires; a second use is a replay."""
+
+    __tablename__ = "cds_jtis"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of iss and jti
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class IssuedCard(Base):
+    """A card the service returned, so that feedback can be matched to it."""
+
+    __tablename__ = "cds_cards"
+
+    uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    service: Mapped[str] = mapped_column(String(64))
+    client_iss: Mapped[str] = mapped_column(String(2000))
+    rules: Mapped[str] = mapped_column(String(200))  # the rule ids that fired, space-separated
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class CardFeedback(Base):
+    """One feedback item (CDS Hooks 2.0 §Feedback): accepted or overridden, and why."""
+
+    __tablename__ = "cds_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    card_uuid: Mapped[str] = mapped_column(ForeignKey("cds_cards.uuid", ondelete="CASCADE"), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))  # accepted | overridden
+    accepted_suggestions: Mapped[int] = mapped_column(Integer, default=0)
+    override_reason: Mapped[str | None] = mapped_column(String(64))  # one of our reason codes
+    outcome_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 def token_hash(token: str) -> str:
     """The database key for a browser-held token."""
     return hashlib.sha256(token.encode()).hexdigest()

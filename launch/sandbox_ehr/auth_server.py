@@ -142,7 +142,7 @@ class LaunchContextExtension:
         grant.register_hook("after_create_token_response", self.add_context)
 
     def add_context(self, grant: Any, response: tuple[int, dict[str, Any], Any]) -> None:
-        """patient, encounter, need_patient_banner and smart_style_url."""
+        """patient, encounter, need_patient_banner, smart_style_url and a CDS link's appContext."""
         token, context = response[1], grant.request.user
         if context is None:
             return
@@ -152,6 +152,8 @@ class LaunchContextExtension:
             token["encounter"] = context.encounter
         token["need_patient_banner"] = context.need_patient_banner
         token["smart_style_url"] = self.config.smart_style_url
+        if context.app_context:  # CDS Hooks 2.0 §Link: appContext goes with the access token
+            token["appContext"] = context.app_context
 
 
 class FhirContextExtension:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import front_page, smart_config
+from . import chart_page, front_page, smart_config
 from .auth_client import BACKEND_SCOPES, sandbox_clients
 from .auth_site import AuthSite, create_site_app
 from .config import SandboxSettings
@@ -32,5 +32,7 @@ def ehr_site(settings: SandboxSettings, ehr: FhirServer) -> AuthSite:
 
 
 def create_web_app(settings: SandboxSettings, ehr: FhirServer) -> Flask:
-    """Build the Flask app and its authorization server for the EHR server."""
-    return create_site_app(settings, ehr_site(settings, ehr), ehr.ctx.service, front_page.bp)
+    """Build the Flask app and its authorization server for the EHR server, and its CDS client."""
+    app = create_site_app(settings, ehr_site(settings, ehr), ehr.ctx.service, front_page.bp)
+    chart_page.register(app, settings, ehr.ctx.service, ehr.token_secret)  # EHR as CDS client
+    return app

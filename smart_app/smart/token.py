@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 
 AuthMethod = Literal["none", "client_secret_basic", "client_secret_post", "private_key_jwt"]
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-CONTEXT_FIELDS = ("need_patient_banner", "smart_style_url", "tenant", "fhirContext", "intent")
+CONTEXT_FIELDS = ("need_patient_banner", "smart_style_url", "tenant", "fhirContext", "intent", "appContext")
+MAX_APP_CONTEXT_CHARS = 8192  # CDS Hooks 2.0 §Link: a SMART link's appContext, a string; longer is dropped
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,13 @@ def token_response_from_json(doc: Mapping[str, Any], now: datetime) -> TokenResp
         id_token=_optional_str(doc, "id_token"),
         patient=_fhir_id(doc, "patient"),
         encounter=_fhir_id(doc, "encounter"),
-        context={k: doc[k] for k in CONTEXT_FIELDS if k in doc},
+        context={k: doc[k] for k in CONTEXT_FIELDS if k in doc and _context_value_kept(k, doc[k])},
     )
+
+
+def _context_value_kept(key: str, value: Any) -> bool:
+    """``appContext`` only as a bounded string (https://cds-hooks.hl7.org/2.0/#link); others as sent."""
+    return key != "appContext" or (isinstance(value, str) and 0 < len(value) <= MAX_APP_CONTEXT_CHARS)
 
 
 def _optional_str(doc: Mapping[str, Any], key: str) -> str | None:

@@ -25,6 +25,7 @@ from fhir_mappings.service_request import (
     note_texts_from_questions,
 )
 from smart_app.capabilities import BY_NAME, missing_notices
+from smart_app.cds.app_context import suggested_form
 from smart_app.chart.breaker import guards
 from smart_app.chart.directory import load_directory
 from smart_app.chart.fhir_client import FhirClient
@@ -39,7 +40,7 @@ from smart_app.referrals.routing import new_delivery, receiver_for_referral
 from smart_app.referrals.send import SendOutcome, write_referral
 from smart_app.services import services, utcnow
 from smart_app.store import Launch
-from smart_app.web.embedding import has_ehr_style, needs_patient_banner
+from smart_app.web.embedding import has_ehr_style, launch_context, needs_patient_banner
 from smart_app.web.guard import current_launch, protect
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,8 @@ def compose_page() -> str:
         )
     services().launches.save_chart(launch.id, chart_to_json(chart))
     form = ComposeForm(referral_id=uuid.uuid4().hex, patient=chart.patient.reference)
-    return _render(launch, chart, form)
+    form, suggested = suggested_form(form, chart, launch_context(launch))  # a CDS card's appContext
+    return _render(launch, chart, form, suggested=suggested)
 
 
 @bp.post("/compose")
@@ -183,7 +185,8 @@ def _preview(form: ComposeForm) -> list[str]:
 
 
 def _render(
-    launch: Launch, chart: Chart, form: ComposeForm, errors: dict[str, str] | None = None
+    launch: Launch, chart: Chart, form: ComposeForm, errors: dict[str, str] | None = None,
+    suggested: bool = False,
 ) -> str:
     visit_type = request.form.get("find_visit_type", "")
     query = DirectoryQuery(
@@ -225,4 +228,5 @@ def _render(
         chosen=chosen,
         injury_date=min((c.onset[:10] for c in chart.conditions if c.onset), default=None),
         preview=_preview(form),
+        suggested=suggested,
     )
