@@ -35,5 +35,6 @@ def csrf_token() -> str:
 def check_csrf(sent: str | None) -> None:
     """Refuse a form whose token does not match the browser's."""
     expected = session.get("csrf")
-    if not sent or not expected or not hmac.compare_digest(str(expected), sent):
+    # compare_digest raises TypeError on a str that is not ASCII: compare UTF-8 bytes
+    if not sent or not expected or not hmac.compare_digest(str(expected).encode(), sent.encode()):
         abort(400, "This form has expired or did not come from this page. Reload it and try again.")
