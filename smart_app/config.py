@@ -107,6 +107,19 @@ class Settings(BaseSettings):
         return f"{self.public_url}/callback"
 
 
+def settings_from_environment() -> Settings:
+    """The deployment's settings; a wrong one stops start-up in one line that names its variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = (
+            f"SMART_APP_{str(e['loc'][0]).upper() if e['loc'] else 'SETTINGS'}: "
+            f"{str(e['msg']).removeprefix('Value error, ')}"
+            for e in error.errors()
+        )
+        raise ConfigError("; ".join(problems)) from error
+
+
 class Registration(BaseModel):
     """One EHR the app is registered with (one TOML file in the registrations folder)."""
 

@@ -18,6 +18,7 @@ import click
 from smart_app.capabilities import CAPABILITIES, granted_capabilities
 from smart_app.chart.fhir_client import FhirClient
 from smart_app.chart.reader import SKIPPABLE, Chart, load_chart
+from smart_app.commands import with_app
 from smart_app.config import Registration
 from smart_app.errors import SmartAppError
 from smart_app.launches import PendingLaunch, tokens_equal
@@ -35,6 +36,7 @@ DONE_PAGE = b"Second Opinion smoke check: the sign-in answer arrived. You can cl
 @click.command("smoke")
 @click.argument("name")
 @click.option("--wait", default=300, show_default=True, help="Seconds to wait for the sign-in.")
+@with_app
 def smoke_command(name: str, wait: int) -> None:
     """Launch against registration NAME (its file's stem) and print a PHI-free report."""
     registration = _registration(name)
