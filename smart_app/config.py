@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ClientAuth = Literal["none", "client_secret_basic", "client_secret_post", "private_key_jwt"]
 RefreshScope = Literal["offline_access", "online_access"]
 ScopeStyle = Literal["auto", "v1", "v2"]
+IdTokenNonce = Literal["required", "if-present"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -140,6 +141,7 @@ class Registration(BaseModel):
     authorization_endpoint: str | None = None  # overrides discovery
     token_endpoint: str | None = None
     jwks_uri: str | None = None
+    id_token_nonce: IdTokenNonce = "required"  # if-present: the EHR does not echo nonce (README)
     frame_ancestors: tuple[str, ...] = ()  # origins that may frame the app; default the iss origin
     backend_client_id: str | None = None  # SMART Backend Services client, for writes with no ATP
     backend_scopes: str | None = None
