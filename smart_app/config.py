@@ -23,6 +23,7 @@ ClientAuth = Literal["none", "client_secret_basic", "client_secret_post", "priva
 RefreshScope = Literal["offline_access", "online_access"]
 ScopeStyle = Literal["auto", "v1", "v2"]
 IdTokenNonce = Literal["required", "if-present"]
+BasicEncoding = Literal["form-urlencoded", "raw"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -132,6 +133,7 @@ class Registration(BaseModel):
     client_id: str = ""  # required unless open_server
     client_auth: ClientAuth = "none"
     client_secret_env: str | None = None
+    client_secret_basic_encoding: BasicEncoding = "form-urlencoded"  # raw: the server compares as-is
     scopes: str = ""  # written in v2 syntax; sent as v1 when the EHR only knows v1; required unless open
     open_server: bool = False  # no authorization: the user enters a patient id, reads carry no token
     open_server_writes: bool = False  # an open server may be sent referrals (writes) only when true
@@ -152,6 +154,10 @@ class Registration(BaseModel):
             raise ValueError("client_id and scopes are required unless open_server = true")
         if self.open_server_writes and not self.open_server:
             raise ValueError("open_server_writes needs open_server = true")
+        if self.client_secret_basic_encoding == "raw" and self.client_auth != "client_secret_basic":
+            raise ValueError("client_secret_basic_encoding = raw needs client_auth = client_secret_basic")
+        if self.client_secret_basic_encoding == "raw" and ":" in self.client_id:
+            raise ValueError("a client_id with ':' cannot be sent raw in Basic (RFC 7617 §2)")
         return self
 
     @field_validator("iss")
