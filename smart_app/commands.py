@@ -22,6 +22,7 @@ from flask import Flask
 from flask.cli import ScriptInfo
 
 from smart_app.config import ConfigError
+from smart_app.referrals.worker import deliverer_from_services, purge_expired_launches, run_loop
 from smart_app.services import services
 
 logger = logging.getLogger(__name__)
@@ -54,8 +55,6 @@ def with_app(command: Callable[P, R]) -> Callable[P, R]:
 @with_app
 def deliver_command(loop: bool, interval: float) -> None:
     """Deliver due referrals to receiving clinics and follow their Tasks."""
-    from smart_app.referrals.worker import deliverer_from_services, purge_expired_launches, run_loop
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     deliverer = deliverer_from_services(services())
     if not loop:
@@ -78,7 +77,5 @@ def deliver_command(loop: bool, interval: float) -> None:
 @with_app
 def purge_command() -> None:
     """Delete expired launches and the rows that belong to them (run it from cron or a timer)."""
-    from smart_app.referrals.worker import purge_expired_launches
-
     removed = purge_expired_launches()
     click.echo(f"purged {removed} expired launches")
