@@ -9,14 +9,14 @@ from fhir_mappings.errors import MappingError
 
 # https://hl7.org/fhir/R4/references.html#regex: [base/]Type/id[/_history/vid]
 _REFERENCE = re.compile(
-    r"^(?:https?://[^?#]+/)?(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})"
-    r"(?:/_history/[A-Za-z0-9\-.]{1,64})?$"
-)
+    r"(?:https?://[^?#]+/)?(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})"
+    r"(?:/_history/[A-Za-z0-9\-.]{1,64})?"
+)  # fullmatch: "$" would accept a final newline
 
 
 def reference_from_url(url: str) -> str:
     """The relative "Type/id" of an absolute or relative literal reference, or MappingError."""
-    match = _REFERENCE.match(url.strip())
+    match = _REFERENCE.fullmatch(url.strip())
     if match is None:
         raise MappingError(f"not a literal FHIR reference: {url[:100]!r}")
     return f"{match['type']}/{match['id']}"

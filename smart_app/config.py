@@ -25,6 +25,8 @@ ClientAuth = Literal["none", "client_secret_basic", "client_secret_post", "priva
 RefreshScope = Literal["offline_access", "online_access"]
 ScopeStyle = Literal["auto", "v1", "v2"]
 Role = Literal["atp", "physician"]  # the treating physician who refers, the physician who answers
+IdTokenNonce = Literal["required", "if-present"]
+BasicEncoding = Literal["form-urlencoded", "raw"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -127,6 +129,19 @@ class Settings(BaseSettings):
         return f"{self.public_url}/callback"
 
 
+def settings_from_environment() -> Settings:
+    """The deployment's settings; a wrong one stops start-up in one line that names its variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = (
+            f"SMART_APP_{str(e['loc'][0]).upper() if e['loc'] else 'SETTINGS'}: "
+            f"{str(e['msg']).removeprefix('Value error, ')}"
+            for e in error.errors()
+        )
+        raise ConfigError("; ".join(problems)) from error
+
+
 class Registration(BaseModel):
     """One EHR the app is registered with (one TOML file in the registrations folder)."""
 
@@ -138,6 +153,7 @@ class Registration(BaseModel):
     client_id: str = ""  # required unless open_server
     client_auth: ClientAuth = "none"
     client_secret_env: str | None = None
+    client_secret_basic_encoding: BasicEncoding = "form-urlencoded"  # raw: the server compares as-is
     scopes: str = ""  # written in v2 syntax; sent as v1 when the EHR only knows v1; required unless open
     open_server: bool = False  # no authorization: the user enters a patient id, reads carry no token
     open_server_writes: bool = False  # an open server may be sent referrals (writes) only when true
@@ -147,6 +163,7 @@ class Registration(BaseModel):
     authorization_endpoint: str | None = None  # overrides discovery
     token_endpoint: str | None = None
     jwks_uri: str | None = None
+    id_token_nonce: IdTokenNonce = "required"  # if-present: the EHR does not echo nonce (README)
     frame_ancestors: tuple[str, ...] = ()  # origins that may frame the app; default the iss origin
     backend_client_id: str | None = None  # SMART Backend Services client, for writes with no ATP
     roles: tuple[Role, ...] = ("atp",)  # who launches from this EHR: the ATP, the answering physician
@@ -166,6 +183,10 @@ class Registration(BaseModel):
             raise ValueError("client_id and scopes are required unless open_server = true")
         if self.open_server_writes and not self.open_server:
             raise ValueError("open_server_writes needs open_server = true")
+        if self.client_secret_basic_encoding == "raw" and self.client_auth != "client_secret_basic":
+            raise ValueError("client_secret_basic_encoding = raw needs client_auth = client_secret_basic")
+        if self.client_secret_basic_encoding == "raw" and ":" in self.client_id:
+            raise ValueError("a client_id with ':' cannot be sent raw in Basic (RFC 7617 §2)")
         return self
 
     @field_validator("iss")

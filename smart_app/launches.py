@@ -223,13 +223,23 @@ def _keep_token(row: Launch, token: TokenResponse, keep_refresh: bool = False) -
         row.scope = token.scope
 
 
+def tokens_equal(expected: str, given: str) -> bool:
+    """Constant-time equality of two tokens, whatever characters ``given`` holds.
+
+    ``hmac.compare_digest`` raises TypeError on a ``str`` that is not ASCII, so both
+    sides are compared as UTF-8 bytes (a lone surrogate kept, so it never matches).
+    """
+    as_bytes = (value.encode("utf-8", "surrogatepass") for value in (expected, given))
+    return hmac.compare_digest(*as_bytes)
+
+
 def _owns(row: Launch, cookie: str | None) -> bool:
-    return cookie is not None and hmac.compare_digest(row.cookie_hash, token_hash(cookie))
+    return cookie is not None and tokens_equal(row.cookie_hash, token_hash(cookie))
 
 
 def check_csrf(launch: Launch, submitted: str | None) -> None:
     """The form's token must equal the launch's (synchronizer token pattern)."""
-    if not submitted or not hmac.compare_digest(launch.csrf_token, submitted):
+    if not submitted or not tokens_equal(launch.csrf_token, submitted):
         raise CsrfFailed(
             "The form had expired or did not come from Second Opinion.",
             "Reload the page and try again; what you typed was not sent.",

@@ -61,7 +61,10 @@ class SandboxClient:
 
     def check_client_secret(self, client_secret: str) -> bool:
         """Constant-time comparison with the registered secret (symmetric clients only)."""
-        return self.secret is not None and hmac.compare_digest(self.secret, client_secret)
+        if self.secret is None:  # compare_digest raises TypeError on a str that is not ASCII: bytes
+            return False
+        given = client_secret.encode("utf-8", "surrogatepass")
+        return hmac.compare_digest(self.secret.encode(), given)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         """Each client authenticates only the way it was registered."""

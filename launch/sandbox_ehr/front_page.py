@@ -73,7 +73,7 @@ def launch_options(form: Any) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for name in ("token_ttl", "refresh_ttl"):
         value = form.get(name, "")
-        if value.isdigit() and int(value) <= 86400:
+        if value.isascii() and value.isdigit() and int(value) <= 86400:  # "²".isdigit() is true
             options[name] = int(value)
     options["withhold"] = tuple(form.get("withhold", "").split())
     options["need_patient_banner"] = form.get("banner", "1") != "0"

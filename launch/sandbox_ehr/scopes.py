@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 CONTEXTS = ("patient", "user", "system")
 V1_PERMISSIONS = {"read": "rs", "write": "cud", "*": "cruds"}
-_SCOPE_RE = re.compile(r"^(patient|user|system)/(\*|[A-Z][A-Za-z]+)\.([a-z*]+)(\?.*)?$")
-_V2_RE = re.compile(r"^c?r?u?d?s?$")
+_SCOPE_RE = re.compile(r"(patient|user|system)/(\*|[A-Z][A-Za-z]+)\.([a-z*]+)(\?.*)?")  # fullmatch
+_V2_RE = re.compile(r"c?r?u?d?s?")
 
 
 @dataclass(frozen=True)
@@ -31,13 +31,13 @@ class ClinicalScope:
 
 def parse_scope(text: str) -> ClinicalScope | None:
     """Parse one scope string; None for non-clinical or malformed scopes."""
-    match = _SCOPE_RE.match(text)
+    match = _SCOPE_RE.fullmatch(text)
     if not match:
         return None
     context, resource, perms, _query = match.groups()
     if perms in V1_PERMISSIONS:
         return ClinicalScope(context, resource, V1_PERMISSIONS[perms])
-    if perms and _V2_RE.match(perms):
+    if perms and _V2_RE.fullmatch(perms):
         return ClinicalScope(context, resource, perms)
     return None
 

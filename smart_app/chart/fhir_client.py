@@ -170,7 +170,7 @@ class FhirClient:
             if response.status_code >= 300:  # 3xx: _request raised for 4xx and 5xx
                 raise NotOnServer("The EHR sent Second Opinion elsewhere for a file; it was not followed.")
             declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
+            if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
                 raise ContentTooLarge("The file is too large to send.")
             data = _read_at_most(response, max_bytes, deadline=time.monotonic() + 3 * self._timeout[1])
         return Content(response.headers.get("Content-Type"), data)
@@ -290,7 +290,7 @@ def _raise_for_refusal(response: requests.Response, status: int) -> None:
 def _retry_hint(response: requests.Response) -> str:
     """Retry-After in seconds (RFC 9110 §10.2.3); an HTTP-date or nonsense reads as "a moment"."""
     value = response.headers.get("Retry-After", "").strip()
-    if value.isdigit() and 0 < int(value) <= 3600:
+    if value.isascii() and value.isdigit() and 0 < int(value) <= 3600:  # not "²"
         return f"Try again in {int(value)} seconds."
     return "Try again in a moment."
 

@@ -178,16 +178,29 @@ class Outbox:
             return True
 
     def notified(self, hook_token: str, now: datetime) -> str | None:
-        """The clinic says the Task changed: make its poll due now; the referral id, or None if unknown."""
+        """The clinic says the Task changed: make its poll due now; the referral id, or None if unknown.
+
+        One read of three plain columns (no sealed one is opened), and a write only when the
+        poll is not due yet: the condition is in the UPDATE, so pings in any number of
+        processes coalesce into one due poll.
+        """
+        digest = token_hash(hook_token)
         with self._store.transaction() as db:
-            row = db.execute(
-                select(DeliveryRecord).where(DeliveryRecord.hook_hash == token_hash(hook_token))
-            ).scalar_one_or_none()
-            if row is None:
+            found = db.execute(
+                select(DeliveryRecord.id, DeliveryRecord.state, DeliveryRecord.next_attempt_at)
+                .where(DeliveryRecord.hook_hash == digest)
+            ).first()
+            if found is None:
                 return None
-            if row.state == "sent" and row.next_attempt_at > now:
-                row.next_attempt_at, row.polls = now, 0
-            return row.id
+            if found.state == "sent" and found.next_attempt_at > now:
+                db.execute(
+                    update(DeliveryRecord)
+                    .where(DeliveryRecord.hook_hash == digest, DeliveryRecord.state == "sent",
+                           DeliveryRecord.next_attempt_at > now)
+                    .values(next_attempt_at=now, polls=0)
+                    .execution_options(synchronize_session=False)
+                )
+            return str(found.id)
 
     def try_again(self, referral_id: str, now: datetime) -> bool:
         """Put a dead delivery back in the queue (the ATP's "Try again")."""

@@ -230,6 +230,7 @@ def verified_practitioner(
     identity = identity_from_id_token(
         token.id_token, svc.key_sets.key_set(config.jwks_uri), issuer=config.issuer or registration.iss,
         client_id=registration.client_id, nonce=pending.nonce, now=utcnow().timestamp(),
+        nonce_required=registration.id_token_nonce == "required",
     )
     try:
         return f"{registration.iss}/{practitioner_reference(identity.fhir_user, registration.iss)}"
