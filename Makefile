@@ -30,6 +30,7 @@ check: deps
 bench: deps
 	$(UV) run --frozen python -m tests.bench.run
 	$(UV) run --frozen python -m tests.bench.delivery
+	$(UV) run --frozen python -m tests.bench.cds
 
 deps: .venv/.installed launch/.venv/.installed
 

@@ -8,7 +8,7 @@ from typing import Any
 from fhir_mappings.element import mapping_from_element, mappings_from_element, string_from_element
 from fhir_mappings.errors import MappingError
 
-_STATUS = re.compile(r"^\s*(\d{3})\b")
+_STATUS = re.compile(r"\s*([0-9]{3})\b")  # a prefix ("201 Created"); ASCII digits only
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ Never add a code here that docs/fhir-mapping.md does not list with its source.
 
 from dataclasses import dataclass
 
-from fhir_mappings.domain import Accreditation, Modality
+from fhir_mappings.domain import Accreditation, DeclineReason, MmiStatus, Modality, WorkRelatedness
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,7 @@ TASK_STATUS_DISPLAY: dict[str, str] = {
     "in-progress": "In Progress",
     "completed": "Completed",
     "cancelled": "Cancelled",
+    "on-hold": "On Hold",
 }
 REQUEST_INTENT = "http://hl7.org/fhir/request-intent"
 ORDER_INTENT = "order"
@@ -130,14 +131,57 @@ BSER_TASK_BUSINESS_STATUS_DISPLAY: dict[str, str] = {
     "6.0": "Service Request Fulfillment Cancelled",
     "7.0": "Service Request Fulfillment Completed",
 }
+BSER_CREATED = Code(BSER_TASK_BUSINESS_STATUS, "2.0", "Service Request Created")
+BSER_ACCEPTED = Code(BSER_TASK_BUSINESS_STATUS, "3.0", "Service Request Accepted")
+BSER_DECLINED = Code(BSER_TASK_BUSINESS_STATUS, "4.0", "Service Request Declined")
+BSER_SCHEDULED = Code(BSER_TASK_BUSINESS_STATUS, "5.1.1", "Service Request Event Scheduled")
+BSER_CANCELLED = Code(BSER_TASK_BUSINESS_STATUS, "6.0", "Service Request Fulfillment Cancelled")
+BSER_COMPLETED = Code(BSER_TASK_BUSINESS_STATUS, "7.0", "Service Request Fulfillment Completed")
 REFERRAL_MESSAGE_EVENT = Code(
     "http://terminology.hl7.org/CodeSystem/v2-0003", "I12", "REF/RRI - Patient referral"
 )
 TASK_IO_SYSTEM_ID = "task-io"  # local: {ns}/CodeSystem/task-io
 TASK_INPUT_QUESTION = ("question", "Referral question")
+TASK_INPUT_RECORD = ("record", "Record shared for review")  # added when the physician asks for more
 TASK_OUTPUT_OPINION = ("opinion", "Second opinion report")
 TASK_OUTPUT_ANSWER = ("answer", "Answer to a referral question")  # local, docs/delivery.md
+# The physician's conclusion, one output each (docs/delivery.md, "The signed opinion").
+TASK_OUTPUT_MMI = ("mmi", "Maximum medical improvement (MMI) conclusion")
+TASK_OUTPUT_MMI_DATE = ("mmi-date", "Date of maximum medical improvement")
+TASK_OUTPUT_MMI_EXPECTED = ("mmi-expected", "Expected time to maximum medical improvement")
+TASK_OUTPUT_WORK_RELATEDNESS = ("work-relatedness", "Work-relatedness")
+TASK_OUTPUT_RESTRICTIONS = ("work-restrictions", "Work restrictions")
+TASK_OUTPUT_TREATMENT = ("treatment", "Treatment recommendations")
+TASK_OUTPUT_SUMMARY = ("summary", "Summary of the opinion")
+TASK_OUTPUT_VISIT = ("visit", "Scheduled visit")  # valueDateTime, in person and telehealth
+
+# Local {ns}/CodeSystem/mmi-status: the MMI conclusion (valueCodeableConcept of the "mmi" output).
+MMI_STATUS_SYSTEM_ID = "mmi-status"
+MMI_STATUS_DISPLAY: dict[MmiStatus, str] = {
+    "reached": "MMI reached",
+    "not-reached": "Not yet at MMI",
+    "indeterminate": "MMI cannot be determined",
+}
+# Local {ns}/CodeSystem/work-relatedness.
+WORK_RELATEDNESS_SYSTEM_ID = "work-relatedness"
+WORK_RELATEDNESS_DISPLAY: dict[WorkRelatedness, str] = {
+    "work-related": "Work-related",
+    "not-work-related": "Not work-related",
+    "undetermined": "Work-relatedness cannot be determined",
+}
+# Local {ns}/CodeSystem/decline-reason: Task.statusReason of a rejected referral.
+DECLINE_REASON_SYSTEM_ID = "decline-reason"
+DECLINE_REASON_DISPLAY: dict[DeclineReason, str] = {
+    "related-party": "Related to the treating clinic or the worker",
+    "outside-expertise": "Outside my expertise",
+    "ime-request": "The request is really an IME",
+    "unavailable": "Not available",
+}
+# Local {ns}/CodeSystem/hold-reason: Task.statusReason of a referral on hold.
+HOLD_REASON_SYSTEM_ID = "hold-reason"
+MORE_RECORDS = ("more-records", "More records needed")
 EHR_RESOURCE_IDENTIFIER_ID = "ehr-resource"  # {ns}/sid/ehr-resource: absolute URL at the EHR
+EHR_VERSION_IDENTIFIER_ID = "ehr-resource-version"  # {ns}/sid/ehr-resource-version: which version was copied
 
 # §5 Coverage (workers' compensation).
 WORKERS_COMP_SOPT = Code(SOPT, "95", "Worker's Compensation")
@@ -180,6 +224,9 @@ V3_DATA_OPERATION = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
 CREATE = Code(V3_DATA_OPERATION, "CREATE", "create")
 UPDATE = Code(V3_DATA_OPERATION, "UPDATE", "revise")
 DEVICE_IDENTIFIER_ID = "device"  # {ns}/sid/device: the app as Provenance.agent.who (a Device)
+# Provenance.signature.type (R4 https://hl7.org/fhir/R4/valueset-signature-type.html, ASTM E1762-95).
+AUTHOR_SIGNATURE = Code("urn:iso-astm:E1762-95:2013", "1.2.840.10065.1.12.1.1", "Author's Signature")
+OPINION_IDENTIFIER_ID = "opinion"  # {ns}/sid/opinion: the signed opinion letter at the clinic
 
 # OperationOutcome (R4 core, required bindings; not codings, so not in the code table):
 # https://hl7.org/fhir/R4/valueset-issue-type.html and valueset-issue-severity.html.
@@ -219,3 +266,18 @@ ISSUE_TYPES = frozenset(
     }
 )
 ISSUE_SEVERITIES = frozenset({"fatal", "error", "warning", "information"})
+
+# §9 Work-injury progress (read by the stuck-case check, docs/domain-rules.md "Stuck case"):
+# {ns}/CodeSystem/work-injury-progress on Observation.code. No standard code for these was verified.
+WORK_INJURY_PROGRESS_SYSTEM_ID = "work-injury-progress"
+FUNCTION_SCORE = ("function-score", "Function score (0-100, higher is better)")
+WORK_RESTRICTIONS = ("work-restrictions", "Work restrictions")
+MMI_REACHED = ("mmi", "Maximum medical improvement reached")
+# §9 local: {ns}/CodeSystem/cds-override-reason, the reasons a CDS card offers for dismissing it.
+CDS_OVERRIDE_REASON_SYSTEM_ID = "cds-override-reason"
+CDS_OVERRIDE_REASONS: dict[str, str] = {
+    "progressing": "The case is progressing",
+    "opinion-planned": "A second opinion is already planned",
+    "ime-scheduled": "An IME or DIME is already scheduled",
+    "patient-declines": "The patient declines a second opinion",
+}

@@ -24,11 +24,11 @@ def coverage_summary_from_coverage(resource: Mapping[str, Any]) -> CoverageSumma
             mapping_from_element(resource.get("policyHolder")).get("display")
         ),
         status=string_from_element(resource.get("status")),
-        injury_date=_injury_date(resource),
+        injury_date=injury_date_from_coverage(resource),
     )
 
 
-def _injury_date(resource: Mapping[str, Any]) -> str | None:
+def injury_date_from_coverage(resource: Mapping[str, Any]) -> str | None:
     """The date part of period.start: a workers' comp Coverage is read per claim, in force from the
     date of injury (docs/fhir-mapping.md §5; R4 Coverage has no injury date of its own)."""
     start = string_from_element(mapping_from_element(resource.get("period")).get("start"))

@@ -16,6 +16,12 @@ MODALITIES: tuple[Modality, ...] = get_args(Modality)
 
 Accreditation = Literal["level-ii-full", "level-ii-limited", "level-i"]
 RecordKind = Literal["DocumentReference", "DiagnosticReport"]
+MmiStatus = Literal["reached", "not-reached", "indeterminate"]
+MMI_STATUSES: tuple[MmiStatus, ...] = get_args(MmiStatus)
+WorkRelatedness = Literal["work-related", "not-work-related", "undetermined"]
+WORK_RELATEDNESS: tuple[WorkRelatedness, ...] = get_args(WorkRelatedness)
+DeclineReason = Literal["related-party", "outside-expertise", "ime-request", "unavailable"]
+DECLINE_REASONS: tuple[DeclineReason, ...] = get_args(DeclineReason)
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,14 @@ class Requester:
 
 
 @dataclass(frozen=True)
+class Replaced:
+    """The declined referral a new one is sent instead of (https://hl7.org/fhir/R4/servicerequest-definitions.html#ServiceRequest.replaces)."""
+
+    referral_id: str  # our id of the declined referral
+    service_request: str  # "ServiceRequest/<id>" of the declined one at the EHR
+
+
+@dataclass(frozen=True)
 class Referral:
     """A second-opinion request as the ATP composed it."""
 
@@ -126,3 +140,28 @@ class Referral:
     window: tuple[str, str] | None = None  # requested start and end dates, in person and telehealth
     encounter: str | None = None  # "Encounter/e1" from the launch context, when the EHR gave one
     due_by: date | None = None  # "Opinion needed by": Task.restriction.period.end and a note
+    replaces: Replaced | None = None  # sent to another physician after this one declined
+
+
+@dataclass(frozen=True)
+class Conclusion:
+    """The second-opinion physician's structured conclusion, the part a workers' comp ATP acts on."""
+
+    mmi: MmiStatus
+    summary: str
+    mmi_date: str | None = None  # FHIR date, when MMI is reached
+    mmi_expected: str | None = None  # in the physician's words ("8 to 12 weeks"), when not yet
+    work_relatedness: WorkRelatedness | None = None
+    work_relatedness_note: str | None = None
+    work_restrictions: str | None = None
+    treatment: str | None = None
+
+
+@dataclass(frozen=True)
+class SignedOpinion:
+    """What signing returns to the ATP on the Task: an answer per question, the conclusion, the letter."""
+
+    answers: tuple[str, ...]  # one per question, in the ATP's order
+    conclusion: Conclusion
+    letter_reference: str  # "DocumentReference/<id>" at the clinic: the signed PDF
+    visit: str | None = None  # FHIR dateTime of the visit, in person and telehealth

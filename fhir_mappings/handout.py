@@ -44,8 +44,8 @@ class Handout:
 
 @dataclass(frozen=True)
 class _Words:
-    """The fixed words of one language; {atp}, {doctor}, {clinic}, {address}, {phone}, {start},
-    {end} are filled in. The ATP and the second-opinion doctor are named once each."""
+    """The fixed words of one language; {atp}, {doctor}, {clinic}, {claim}, {number}, {address},
+    {phone}, {start}, {end} are filled in. The ATP and the second-opinion doctor are named once each."""
 
     title: str
     headings: tuple[str, str, str, str, str, str, str]
@@ -63,6 +63,7 @@ class _Words:
     may_call: str  # a record review
     bring: dict[Modality | None, tuple[str, ...]]
     claim: str
+    number: str  # the referral number, for the worker to quote when they call
     next: tuple[str, ...]
     the_doctor: str
     the_clinic: str
@@ -107,6 +108,7 @@ _EN = _Words(
         None: ("A photo ID", "A list of the drugs you take"),
     },
     claim="Your claim number: {claim}",
+    number="Your referral number: {number}",
     next=("The new doctor will write a letter to your doctor with the answers.",
           "Your doctor will talk with you about it.",
           "Then you and your doctor will plan what to do next."),
@@ -154,6 +156,7 @@ _ES = _Words(
         None: ("Una identificación con foto", "Una lista de sus medicinas"),
     },
     claim="Su número de reclamo: {claim}",
+    number="Su número de referencia: {number}",
     next=("El otro médico le va a escribir una carta a su médico con las respuestas.",
           "Su médico va a hablar con usted sobre la carta.",
           "Luego usted y su médico van a decidir qué hacer."),
@@ -193,13 +196,15 @@ def handout_from_letter(letter: Letter, language: Language) -> Handout:
         "doctor": letter.physician or words.the_doctor,
         "clinic": letter.clinic or words.the_clinic,
         "claim": letter.claim or "",
+        "number": letter.number or "",
         "address": receiver.address or "",
         "phone": receiver.phone or "",
         "start": long_date(letter.window[0], language) if letter.window else "",
         "end": long_date(letter.window[1], language) if letter.window else "",
     }
     why = (words.why_named if letter.requester else words.why_unnamed, *words.why)
-    bring = words.bring[letter.modality] + ((words.claim,) if letter.claim else ())
+    bring = (words.bring[letter.modality] + ((words.claim,) if letter.claim else ())
+             + ((words.number,) if letter.number else ()))  # fmt: skip
     parts = (why, words.not_ime, words.in_charge, words.visit[letter.modality],
              _who(letter, receiver, words), (), words.next)
     sections = tuple(

@@ -1,7 +1,9 @@
-"""The printable referral letter, built from the ServiceRequest the EHR holds and the chart's claim.
+"""The printable referral letter, built from the transaction Bundle the referral was delivered as.
 
 For clinics without a FHIR endpoint: the same content the ServiceRequest carries
-(https://hl7.org/fhir/R4/servicerequest.html), laid out as a letter.
+(https://hl7.org/fhir/R4/servicerequest.html), laid out as a letter, with the claim, the birth date
+and the reasons' onsets from the Bundle's other entries, and the two clinics' contacts the outbox
+kept when the referral was sent (so no page reads the EHR or the launch's chart).
 """
 
 import re
@@ -15,17 +17,11 @@ from fhir_mappings.codes import (
     REFERRAL_IDENTIFIER_ID,
     SCOPE_STATEMENT,
 )
-from fhir_mappings.domain import (
-    MODALITIES,
-    ConditionSummary,
-    CoverageSummary,
-    Modality,
-    PatientSummary,
-    Physician,
-    Requester,
-)
+from fhir_mappings.condition import onset_from_condition
+from fhir_mappings.coverage import injury_date_from_coverage
+from fhir_mappings.domain import MODALITIES, CoverageSummary, Modality, Physician, Requester
 from fhir_mappings.element import mapping_from_element, mappings_from_element, string_from_element
-from fhir_mappings.reference import reference_from_reference
+from fhir_mappings.referral_number import referral_number_from_id
 from fhir_mappings.service_request import due_by_from_service_request, questions_from_service_request
 
 PERFORMER_SEPARATOR = " — "  # service_request.py writes performer.display as "Physician — Clinic"
@@ -44,7 +40,7 @@ class Contact:
 
 @dataclass(frozen=True)
 class Letter:
-    """What the referral letter says; None where the ServiceRequest or chart has nothing."""
+    """What the referral letter says; None where the referral has nothing."""
 
     referral_id: str | None
     authored: str | None  # the date part of authoredOn, as sent (UTC for a "Z" time: see authored_at)
@@ -69,17 +65,25 @@ class Letter:
     receiver: Contact | None = None  # the second-opinion physician's clinic: where the visit is
     authored_at: str | None = None  # authoredOn as sent, for the letter's date in the local zone
 
+    @property
+    def number(self) -> str | None:
+        """The short referral number read out on the phone (fhir_mappings/referral_number.py)."""
+        try:
+            return referral_number_from_id(self.referral_id) if self.referral_id else None
+        except ValueError:
+            return None
+
 
 @dataclass(frozen=True)
 class LetterContext:
-    """What the chart the launch read adds to the ServiceRequest; each part counts only if it is the
-    one the ServiceRequest names (its subject, requester, performer, reasons, insurance)."""
+    """What the rest of the referral adds to its ServiceRequest: the Bundle's other entries and the
+    contacts the outbox kept. The claim counts only if it is the one the ServiceRequest names."""
 
-    patient: PatientSummary | None = None
     coverage: CoverageSummary | None = None
-    requester: Requester | None = None
-    conditions: tuple[ConditionSummary, ...] = ()
-    physicians: tuple[Physician, ...] = ()
+    birth_date: str | None = None  # the subject's
+    onsets: tuple[str, ...] = ()  # the reasons' onsets: the date of injury when the claim has none
+    sender: Contact | None = None  # the referring ATP's clinic
+    receiver: Contact | None = None  # the second-opinion physician's clinic
 
 
 def letter_from_service_request(
@@ -87,7 +91,7 @@ def letter_from_service_request(
     coverage: CoverageSummary | None = None,
     context: LetterContext | None = None,
 ) -> Letter:
-    """The letter's content from the ServiceRequest the EHR holds and the chart's matching parts."""
+    """The letter's content from the ServiceRequest and what the rest of the referral adds."""
     context = context or LetterContext(coverage=coverage)
     physician, clinic = performer_from_service_request(resource)
     claim_source = context.coverage or coverage
@@ -109,31 +113,20 @@ def letter_from_service_request(
         claim=claim.claim_number if claim else None,
         insurer=claim.insurer if claim else None,
         employer=claim.employer if claim else None,
-        birth_date=_birth_date(resource, context.patient),
-        injury_date=(claim.injury_date if claim else None) or _injury_date(resource, context.conditions),
+        birth_date=context.birth_date,
+        injury_date=_injury_date(claim, context.onsets),
         records=_displays(resource.get("supportingInfo")),
         window=_window(resource),
         due_by=due.isoformat() if due else None,
-        sender=_sender(resource, context.requester),
-        receiver=_receiver(resource, context.physicians),
+        sender=context.sender,
+        receiver=context.receiver,
         authored_at=authored,
     )
 
 
-def _birth_date(resource: Mapping[str, Any], patient: PatientSummary | None) -> str | None:
-    """The chart's birth date when the chart's patient is the ServiceRequest's subject."""
-    subject = reference_from_reference(resource.get("subject"))
-    return patient.birth_date if patient and subject == patient.reference else None
-
-
-def _injury_date(resource: Mapping[str, Any], conditions: tuple[ConditionSummary, ...]) -> str | None:
-    """Without a claim date: the earliest onset among the reasons (docs/fhir-mapping.md §5)."""
-    reasons = {
-        reference
-        for reason in mappings_from_element(resource.get("reasonReference"))
-        if (reference := reference_from_reference(reason))
-    }
-    return min((c.onset[:10] for c in conditions if c.reference in reasons and c.onset), default=None)
+def _injury_date(claim: CoverageSummary | None, onsets: tuple[str, ...]) -> str | None:
+    """The claim's date of injury, else the earliest onset among the reasons (docs/fhir-mapping.md §5)."""
+    return (claim.injury_date if claim else None) or min((onset[:10] for onset in onsets), default=None)
 
 
 def _window(resource: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -143,10 +136,8 @@ def _window(resource: Mapping[str, Any]) -> tuple[str, str] | None:
     return (start[:10], end[:10]) if start and end else None
 
 
-def _sender(resource: Mapping[str, Any], requester: Requester | None) -> Contact | None:
-    """The ATP's clinic and how to reach it, when the chart's ATP is the ServiceRequest's requester."""
-    if requester is None or reference_from_reference(resource.get("requester")) != requester.reference:
-        return None
+def sender_from_requester(requester: Requester) -> Contact:
+    """The ATP's clinic and how to reach it (PractitionerRole telecom, else the organization's)."""
     clinic = requester.organization
     return Contact(
         clinic=clinic.name if clinic else None,
@@ -156,13 +147,8 @@ def _sender(resource: Mapping[str, Any], requester: Requester | None) -> Contact
     )
 
 
-def _receiver(resource: Mapping[str, Any], physicians: tuple[Physician, ...]) -> Contact | None:
-    """The chosen physician's clinic (PractitionerRole telecom first), from the directory the chart read."""
-    performers = mappings_from_element(resource.get("performer"))
-    wanted = reference_from_reference(performers[0]) if performers else None
-    physician = next((p for p in physicians if p.role_reference == wanted), None)
-    if physician is None:
-        return None
+def receiver_from_physician(physician: Physician) -> Contact:
+    """The chosen physician's clinic, the PractitionerRole's telecom before the clinic's."""
     clinic = physician.clinic
     return Contact(
         clinic=clinic.name if clinic else None,
@@ -170,6 +156,13 @@ def _receiver(resource: Mapping[str, Any], physicians: tuple[Physician, ...]) ->
         phone=physician.phone or (clinic.phone if clinic else None),
         fax=physician.fax or (clinic.fax if clinic else None),
     )
+
+
+def contact_from_mapping(value: Any) -> Contact | None:
+    """A Contact as kept in JSON (its four fields, each a string or absent), read liberally."""
+    kept = mapping_from_element(value)
+    fields = {name: string_from_element(kept.get(name)) for name in ("clinic", "address", "phone", "fax")}
+    return Contact(**fields) if any(fields.values()) else None
 
 
 def _displays(references: Any) -> tuple[str, ...]:
@@ -236,3 +229,51 @@ def _insurance(resource: Mapping[str, Any]) -> set[str]:
 def _display(reference: Any) -> str | None:
     """A Reference's display."""
     return string_from_element(mapping_from_element(reference).get("display"))
+
+
+def letter_from_transaction(
+    bundle: Mapping[str, Any], sender: Contact | None = None, receiver: Contact | None = None
+) -> Letter | None:
+    """The letter from the transaction Bundle the referral was delivered as (the outbox keeps it): its
+    ServiceRequest; the claim from the Coverage entry it names (https://hl7.org/fhir/R4/coverage.html),
+    the birth date from its subject's Patient entry, the onsets from its reasons' Condition entries."""
+    entries = mappings_from_element(bundle.get("entry"))
+    resources = {
+        url: mapping_from_element(entry.get("resource"))
+        for entry in entries
+        if (url := string_from_element(entry.get("fullUrl")))
+    }
+    request = next((r for r in resources.values() if r.get("resourceType") == "ServiceRequest"), None)
+    if request is None:
+        return None
+    coverage = next((_claim(url, resources[url]) for url in _insurance(request) if url in resources), None)
+    subject = resources.get(_reference(request.get("subject")) or "")
+    reasons = [resources.get(_reference(reason) or "", {}) for reason in mappings_from_element(
+        request.get("reasonReference"))]  # fmt: skip
+    context = LetterContext(
+        coverage=coverage,
+        birth_date=string_from_element(subject.get("birthDate")) if subject else None,
+        onsets=tuple(onset for reason in reasons if (onset := onset_from_condition(reason))),
+        sender=sender,
+        receiver=receiver,
+    )
+    return letter_from_service_request(request, context=context)
+
+
+def _reference(value: Any) -> str | None:
+    """A Reference's reference: inside the Bundle, an entry's fullUrl."""
+    return string_from_element(mapping_from_element(value).get("reference"))
+
+
+def _claim(full_url: str, coverage: Mapping[str, Any]) -> CoverageSummary:
+    """The claim as the Coverage copy carries it: number (subscriberId), insurer (payor), employer,
+    and the date of injury (period.start, docs/fhir-mapping.md §5)."""
+    payors = mappings_from_element(coverage.get("payor"))
+    return CoverageSummary(
+        reference=full_url,
+        is_workers_comp=True,
+        claim_number=string_from_element(coverage.get("subscriberId")),
+        insurer=_display(payors[0]) if payors else None,
+        employer=_display(coverage.get("policyHolder")),
+        injury_date=injury_date_from_coverage(coverage),
+    )

@@ -5,12 +5,21 @@ the ATP and agent ``composer`` = the app (a Device), each ``onBehalfOf`` the ATP
 organization (us-core provenance-1), activity CREATE.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 from fhir.resources.R4B.provenance import Provenance
 
-from fhir_mappings.codes import AUTHOR, COMPOSER, CREATE, DEVICE_IDENTIFIER_ID, identifier_system
-from fhir_mappings.domain import Requester
+from fhir_mappings.codes import (
+    AUTHOR,
+    COMPOSER,
+    CREATE,
+    DEVICE_IDENTIFIER_ID,
+    TRANSMITTER,
+    UPDATE,
+    identifier_system,
+)
+from fhir_mappings.domain import Clinic, Requester
 from fhir_mappings.errors import MappingError
 
 APP_DEVICE_ID = "second-opinion"
@@ -23,11 +32,7 @@ def provenance_from_write(target: str, requester: Requester, recorded: str, ns: 
     author = {"reference": requester.reference}
     if requester.display:
         author["display"] = requester.display
-    device = {
-        "type": "Device",
-        "identifier": {"system": identifier_system(ns, DEVICE_IDENTIFIER_ID), "value": APP_DEVICE_ID},
-        "display": APP_DEVICE_DISPLAY,
-    }
+    device = _device(ns)
     resource: dict[str, Any] = {
         "resourceType": "Provenance",
         "target": [{"reference": target}],
@@ -38,11 +43,7 @@ def provenance_from_write(target: str, requester: Requester, recorded: str, ns: 
             {"type": {"coding": [COMPOSER.coding()]}, "who": device, **on_behalf_of},
         ],
     }
-    try:
-        Provenance.model_validate(resource)
-    except ValueError as error:  # pydantic's ValidationError is a ValueError
-        raise MappingError(f"the Provenance is not valid FHIR R4: {error}") from error
-    return resource
+    return _validated(resource)
 
 
 def _on_behalf_of(requester: Requester) -> dict[str, Any]:
@@ -51,3 +52,53 @@ def _on_behalf_of(requester: Requester) -> dict[str, Any]:
     if organization is None:
         return {}
     return {"onBehalfOf": {"reference": organization.reference, "display": organization.name}}
+
+
+def provenance_from_status_change(
+    target: str, requester: Requester, recorded: str, ns: str
+) -> dict[str, Any]:
+    """An UPDATE Provenance for the ATP's ServiceRequest whose status the app changed on their behalf."""
+    resource = provenance_from_write(target, requester, recorded, ns)
+    resource["activity"] = {"coding": [UPDATE.coding()]}
+    return _validated(resource)
+
+
+def provenance_from_filing(
+    target: str,
+    physician: Mapping[str, str],
+    clinic: Clinic | None,
+    requester: Requester,
+    recorded: str,
+    ns: str,
+) -> dict[str, Any]:
+    """A CREATE Provenance for the filed opinion: its author is the second-opinion physician (on behalf
+    of their clinic), the app only transmits it (US Core transmitter) on behalf of the ATP's organization."""
+    author: dict[str, Any] = {"type": {"coding": [AUTHOR.coding()]}, "who": dict(physician)}
+    if clinic is not None:
+        author["onBehalfOf"] = {"reference": clinic.reference, "display": clinic.name}
+    device = {"type": {"coding": [TRANSMITTER.coding()]}, "who": _device(ns), **_on_behalf_of(requester)}
+    resource: dict[str, Any] = {
+        "resourceType": "Provenance",
+        "target": [{"reference": target}],
+        "recorded": recorded,
+        "activity": {"coding": [CREATE.coding()]},
+        "agent": [author, device],
+    }
+    return _validated(resource)
+
+
+def _device(ns: str) -> dict[str, Any]:
+    """The app as an agent: a Device named by our identifier (https://hl7.org/fhir/R4/references.html#logical)."""
+    return {
+        "type": "Device",
+        "identifier": {"system": identifier_system(ns, DEVICE_IDENTIFIER_ID), "value": APP_DEVICE_ID},
+        "display": APP_DEVICE_DISPLAY,
+    }
+
+
+def _validated(resource: dict[str, Any]) -> dict[str, Any]:
+    try:
+        Provenance.model_validate(resource)
+    except ValueError as error:  # pydantic's ValidationError is a ValueError
+        raise MappingError(f"the Provenance is not valid FHIR R4: {error}") from error
+    return resource

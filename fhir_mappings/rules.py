@@ -54,6 +54,7 @@ QUESTION_TEMPLATE_TOPICS: tuple[tuple[str, str], ...] = (
      "When can the patient return to work, at full or modified duty, and what is the prognosis?"),
 )
 QUESTION_TEMPLATES: tuple[str, ...] = tuple(text for _, text in QUESTION_TEMPLATE_TOPICS)
+QUESTION_BY_TOPIC: dict[str, str] = dict(QUESTION_TEMPLATE_TOPICS)  # the stuck-case check names its own
 
 _UNRELATED = "A second opinion must come from an unrelated clinic: please choose another physician."
 

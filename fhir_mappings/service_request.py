@@ -42,7 +42,7 @@ from fhir_mappings.text import text_without_forbidden_characters
 XHTML_NAMESPACE = "http://www.w3.org/1999/xhtml"
 _QUESTION_PREFIX = re.compile(r"^Question \d+ of \d+: ")
 DUE_NOTE_PREFIX = "Opinion needed by "
-_DUE_NOTE = re.compile(r"^Opinion needed by (\d{4}-\d{2}-\d{2})\.$")
+_DUE_NOTE = re.compile(r"Opinion needed by ([0-9]{4}-[0-9]{2}-[0-9]{2})\.")  # fullmatch
 
 
 def service_request_from_referral(referral: Referral, ns: str) -> dict[str, Any]:
@@ -85,9 +85,19 @@ def service_request_from_referral(referral: Referral, ns: str) -> dict[str, Any]
                 for record in referral.records
             ],
             "note": _notes_from_referral(referral),
+            "replaces": [_replaces_from_referral(referral, ns)] if referral.replaces else [],
         }
     )
     return _validated(resource)
+
+
+def _replaces_from_referral(referral: Referral, ns: str) -> dict[str, Any]:
+    """The declined referral this one is sent instead of, by reference and by our identifier
+    (https://hl7.org/fhir/R4/servicerequest-definitions.html#ServiceRequest.replaces)."""
+    assert referral.replaces is not None
+    system = identifier_system(ns, REFERRAL_IDENTIFIER_ID)
+    identifier = {"system": system, "value": referral.replaces.referral_id}
+    return {"reference": referral.replaces.service_request, "identifier": identifier}
 
 
 def _performer_type_from_referral(referral: Referral) -> dict[str, Any]:
@@ -213,7 +223,7 @@ def note_texts_from_questions(questions: Sequence[str], due_by: date | None = No
 def due_by_from_service_request(resource: Mapping[str, Any]) -> date | None:
     """The "Opinion needed by YYYY-MM-DD." note read back, None when there is none or it is not a date."""
     for note in mappings_from_element(resource.get("note")):
-        match = _DUE_NOTE.match(string_from_element(note.get("text")) or "")
+        match = _DUE_NOTE.fullmatch(string_from_element(note.get("text")) or "")
         if match:
             try:
                 return date.fromisoformat(match[1])

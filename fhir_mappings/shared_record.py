@@ -17,6 +17,7 @@ from fhir.resources.R4B.documentreference import DocumentReference
 
 from fhir_mappings.element import mapping_from_element, mappings_from_element, pruned_element
 from fhir_mappings.errors import MappingError
+from fhir_mappings.file_type import attachment_title
 
 _COMMON = ("implicitRules", "language", "extension", "modifierExtension", "identifier", "status")
 # https://hl7.org/fhir/R4/documentreference.html#resource (relatesTo names other documents)
@@ -58,7 +59,7 @@ def _document(resource: Mapping[str, Any]) -> dict[str, Any]:
     context = mapping_from_element(resource.get("context"))
     copy["context"] = _display_only({key: context[key] for key in CONTEXT_ELEMENTS if key in context})
     copy["content"] = [
-        {**content, "attachment": _without_url(content.get("attachment"))}
+        {**content, "attachment": _shared_attachment(content.get("attachment"))}
         for content in mappings_from_element(copy.get("content"))
     ]
     return copy
@@ -67,7 +68,8 @@ def _document(resource: Mapping[str, Any]) -> dict[str, Any]:
 def _report(resource: Mapping[str, Any]) -> dict[str, Any]:
     """The report's elements, its presented forms without url."""
     copy: dict[str, Any] = _display_only({key: resource[key] for key in REPORT_ELEMENTS if key in resource})
-    copy["presentedForm"] = [_without_url(form) for form in mappings_from_element(copy.get("presentedForm"))]
+    forms = mappings_from_element(copy.get("presentedForm"))
+    copy["presentedForm"] = [_shared_attachment(form) for form in forms]
     return copy
 
 
@@ -83,12 +85,17 @@ def _display_only(value: Any) -> Any:
     return value
 
 
-def _without_url(attachment: Any) -> dict[str, Any]:
-    """The attachment as inlined at send time: its url points into the EHR and is not sent."""
+def _shared_attachment(attachment: Any) -> dict[str, Any]:
+    """The attachment as inlined at send time, its title a clean file name (file_type.attachment_title).
+
+    Its url points into the EHR and is not sent.
+    """
     found = mapping_from_element(attachment)
     if "url" in found and "data" not in found:
         raise MappingError("an attachment is shared with its content inlined, never by url")
-    return {key: item for key, item in found.items() if key != "url"}
+    copy = {key: item for key, item in found.items() if key not in ("url", "title")}
+    title = attachment_title(found["title"]) if isinstance(found.get("title"), str) else None
+    return {**copy, "title": title} if title else copy
 
 
 def _validated(resource: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,8 @@ A record review carries the records themselves (fhir_mappings/shared_record.py),
 ServiceRequest's ``supportingInfo`` names.
 """
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -20,6 +22,7 @@ from fhir.resources.R4B.patient import Patient
 from fhir_mappings.bundle import Create, transaction_from_creates
 from fhir_mappings.codes import (
     EHR_RESOURCE_IDENTIFIER_ID,
+    EHR_VERSION_IDENTIFIER_ID,
     INJURED_PARTY,
     WC_CLAIM_IDENTIFIER_ID,
     WC_CLAIM_IDENTIFIER_TEXT,
@@ -27,7 +30,8 @@ from fhir_mappings.codes import (
     WORKERS_COMP_SOPT,
     identifier_system,
 )
-from fhir_mappings.domain import ConditionSummary, CoverageSummary, Referral
+from fhir_mappings.domain import ConditionSummary, CoverageSummary, RecordSummary, Referral
+from fhir_mappings.element import mapping_from_element, string_from_element
 from fhir_mappings.errors import MappingError
 from fhir_mappings.identifier_search import if_none_exist_from_identifier
 from fhir_mappings.reference import reference_from_resource
@@ -133,7 +137,8 @@ def _condition(reason: ConditionSummary, ns: str, iss: str, patient_url: str) ->
 
 
 def _coverage(coverage: CoverageSummary, ns: str, iss: str, patient_url: str) -> dict[str, Any]:
-    """The workers' comp claim (CODES §5): SOPT 95 + WCBPOL, claim number as subscriberId."""
+    """The workers' comp claim (CODES §5): SOPT 95 + WCBPOL, claim number as subscriberId, the date of
+    injury as period.start."""
     identifiers: list[dict[str, Any]] = [ehr_resource_identifier(ns, iss, coverage.reference)]
     resource: dict[str, Any] = {
         "resourceType": "Coverage",
@@ -155,6 +160,8 @@ def _coverage(coverage: CoverageSummary, ns: str, iss: str, patient_url: str) ->
         resource["subscriberId"] = coverage.claim_number
     if coverage.employer:
         resource["policyHolder"] = {"display": coverage.employer}
+    if coverage.injury_date:  # the claim is in force from the date of injury (docs/fhir-mapping.md §5)
+        resource["period"] = {"start": coverage.injury_date}
     Coverage.model_validate(resource)
     return resource
 
@@ -169,6 +176,7 @@ def _service_request(
 ) -> dict[str, Any]:
     """The EHR's ServiceRequest with its references pointing inside the Bundle."""
     resource = service_request_from_referral(referral, ns)
+    resource.pop("replaces", None)  # the EHR's order history; the new physician's clinic needs none of it
     resource["subject"] = {"reference": patient_url, "display": referral.patient.name}
     resource["requester"] = {
         "identifier": ehr_resource_identifier(ns, iss, referral.requester.reference),
@@ -193,19 +201,53 @@ def _shared_records(
 
     https://hl7.org/fhir/R4/servicerequest-definitions.html#ServiceRequest.supportingInfo
     """
-    if len(records) != len(referral.records):
+    return record_creates(referral.records, records, ns, iss, patient_url, entry_url)
+
+
+def record_creates(
+    chosen: Sequence[RecordSummary],
+    records: Sequence[Mapping[str, Any]],
+    ns: str,
+    iss: str,
+    patient: str,
+    entry_url: Callable[[str], str],
+) -> tuple[list[Create], list[dict[str, str]]]:
+    """A conditional create per record keyed on its version, and the supportingInfo naming each.
+
+    ``patient`` is the Patient at the clinic (a fullUrl in the Bundle, or ``Patient/<id>``).
+    The key is the version of the record the EHR held when it was read
+    (``record_version_identifier``), so an amended record arrives as a new copy.
+    """
+    if len(records) != len(chosen):
         raise MappingError("every shared record needs its resource, read at send time")
     creates: list[Create] = []
     supporting: list[dict[str, str]] = []
-    for record, resource in zip(referral.records, records, strict=True):
+    for record, resource in zip(chosen, records, strict=True):
         if reference_from_resource(resource) != record.reference:
             raise MappingError("the records' resources are not the records chosen, in order")
         url = entry_url(record.reference)
-        identifier = ehr_resource_identifier(ns, iss, record.reference)
-        copy = shared_record_from_resource(resource, identifier, patient_url)
-        creates.append((url, copy, _by_source(ns, iss, record.reference)))
+        version = record_version_identifier(ns, iss, record.reference, resource)
+        source = ehr_resource_identifier(ns, iss, record.reference)
+        copy = shared_record_from_resource(resource, source, patient)
+        copy["identifier"].insert(1, version)
+        creates.append((url, copy, if_none_exist_from_identifier(version["system"], version["value"])))
         supporting.append({"reference": url, "display": record.title})
     return creates, supporting
+
+
+def record_version_identifier(
+    ns: str, iss: str, reference: str, resource: Mapping[str, Any]
+) -> dict[str, str]:
+    """Which version of the source the copy is: its version-specific URL (``…/_history/<versionId>``,
+    https://hl7.org/fhir/R4/http.html#vread), or a SHA-256 of its content when the EHR gives no version."""
+    system = identifier_system(ns, EHR_VERSION_IDENTIFIER_ID)
+    version = string_from_element(mapping_from_element(resource.get("meta")).get("versionId"))
+    source = f"{iss.rstrip('/')}/{reference}"
+    if version:
+        return {"system": system, "value": f"{source}/_history/{version}"}
+    content = {key: value for key, value in resource.items() if key not in ("id", "meta")}
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return {"system": system, "value": f"{source}#sha256={digest}"}
 
 
 def _by_source(ns: str, iss: str, reference: str) -> str:

@@ -1,7 +1,8 @@
 """Second Opinion: a SMART on FHIR app for an ATP's second-opinion referral in workers' comp.
 
 ``flask --app smart_app run`` serves it with settings from ``SMART_APP_*``
-environment variables (see ``smart_app.config``).
+environment variables (see ``smart_app.config``). Its commands (``deliver``,
+``purge``, ``smoke``) are in ``smart_app.commands``.
 """
 
 from __future__ import annotations
@@ -10,10 +11,15 @@ import logging
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-import click
 from flask import Flask, Response
 
-from smart_app.config import ConfigError, Registration, Settings, load_registrations
+from smart_app.config import (
+    ConfigError,
+    Registration,
+    Settings,
+    load_registrations,
+    settings_from_environment,
+)
 from smart_app.crypto import DataKeyError, DataKeys
 from smart_app.errors import register_error_handlers
 from smart_app.http_pool import HttpPool
@@ -21,7 +27,6 @@ from smart_app.keys import KeyFileError, KeyRing
 from smart_app.launches import Launches
 from smart_app.referrals.form import MAX_FORM_BYTES
 from smart_app.referrals.receivers import load_receivers
-from smart_app.referrals.worker import register_worker_command
 from smart_app.services import Services
 from smart_app.smart.backend_services import BackendTokens
 from smart_app.smart.discovery import Discovery
@@ -31,7 +36,7 @@ from smart_app.store import Store
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app: settings and registrations are read and checked here, once."""
-    settings = settings or Settings()
+    settings = settings or settings_from_environment()
     registrations = load_registrations(settings.registrations)
     receivers = load_receivers(settings.receivers)
     try:
@@ -60,6 +65,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         backend_tokens=BackendTokens(http.for_url, settings.http_timeout_seconds),
     )
     from smart_app.web import (
+        answering,
+        cds,
         clients,
         compose,
         documents,
@@ -69,8 +76,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         hooks,
         launch,
         open_server,
+        referral_actions,
         referrals,
-        smoke,
     )
     from smart_app.web.times import register_time_filters
 
@@ -78,15 +85,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(launch.bp)
     app.register_blueprint(open_server.bp)
     app.register_blueprint(hooks.bp)
-    for blueprint in (compose.bp, documents.bp, embedding.bp, referrals.bp):
+    app.register_blueprint(cds.bp)  # CDS Hooks: /cds-services
+    for blueprint in (compose.bp, documents.bp, embedding.bp, referrals.bp, referral_actions.bp,
+                      answering.bp):  # fmt: skip
         app.register_blueprint(blueprint, url_prefix=guard.URL_PREFIX)
-    register_worker_command(app)
     register_error_handlers(app)
     clients.register_smart_errors(app)
     guard.register_pages(app)
     register_time_filters(app)
-    app.cli.add_command(purge_command)
-    app.cli.add_command(smoke.smoke_command)
     frame_ancestors = " ".join(sorted(_frame_ancestors(registrations.values())))
     app.after_request(lambda response: _secure_headers(response, frame_ancestors, settings))
     return app
@@ -103,20 +109,12 @@ def _frame_ancestors(registrations: Iterable[Registration]) -> set[str]:
             for url in (r.frame_ancestors or (r.iss,))}
 
 
-@click.command("purge")
-def purge_command() -> None:
-    """Delete expired launches and the rows that belong to them (run it from cron or a timer)."""
-    from smart_app.referrals.worker import purge_expired_launches
-
-    removed = purge_expired_launches()
-    click.echo(f"purged {removed} expired launches")
-
-
 def _secure_headers(response: Response, frame_ancestors: str, settings: Settings) -> Response:
     """Strict headers on every answer; pages with PHI are never cached."""
-    response.headers["Content-Security-Policy"] = (
+    response.headers.setdefault(  # a view serving someone else's file sets a stricter one
+        "Content-Security-Policy",
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        f"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self' {frame_ancestors}"
+        f"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self' {frame_ancestors}",
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"

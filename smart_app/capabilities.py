@@ -51,13 +51,38 @@ CAPABILITIES = (
                "The EHR did not let Second Opinion read referrals back (ServiceRequest), so the "
                "confirmation cannot show what the EHR holds."),
 )
-BY_NAME = {c.name: c for c in CAPABILITIES}
+# The answering physician's launch (at the receiving clinic's EHR).
+PHYSICIAN_CAPABILITIES = (
+    Capability("tasks", "Task", "rs",
+               "The EHR did not let Second Opinion read your referrals (Task)."),
+    Capability("task-update", "Task", "u",
+               "The EHR did not let Second Opinion update referrals (Task), so you cannot accept, "
+               "decline or answer them from here."),
+    Capability("referral-read", "ServiceRequest", "r",
+               "The EHR did not let Second Opinion read the referrals' requests (ServiceRequest)."),
+    Capability("patient-read", "Patient", "r",
+               "The EHR did not let Second Opinion read the referred patients (Patient)."),
+    Capability("letter", "DocumentReference", "c",
+               "The EHR did not let Second Opinion store your signed opinion letter (DocumentReference), "
+               "so an opinion cannot be signed from here."),
+    Capability("records", "DocumentReference", "r",
+               "The EHR did not let Second Opinion read the records shared for review (DocumentReference)."),
+    Capability("signature", "Provenance", "c",
+               "The EHR did not let Second Opinion record your signature (Provenance). "
+               "A signed opinion is sent without that record."),
+    Capability("roles", "PractitionerRole", "s",
+               "The EHR did not let Second Opinion read your roles (PractitionerRole), so it cannot tell "
+               "which referrals are yours."),
+)
+BY_NAME = {c.name: c for c in (*CAPABILITIES, *PHYSICIAN_CAPABILITIES)}
 ESSENTIAL = ("patient", "directory")  # without these there is no form to show
+PHYSICIAN_ESSENTIAL = ("tasks", "referral-read", "patient-read", "roles")  # without these, no worklist
 
 
-def granted_capabilities(granted_scope: str) -> frozenset[str]:
-    """The names of the capabilities the space-separated granted scope allows."""
-    return frozenset(c.name for c in CAPABILITIES if permits(granted_scope, c.resource_type, c.permissions))
+def granted_capabilities(granted_scope: str, role: str = "atp") -> frozenset[str]:
+    """The names of the capabilities of ``role`` (atp or physician) the granted scope allows."""
+    every = PHYSICIAN_CAPABILITIES if role == "physician" else CAPABILITIES
+    return frozenset(c.name for c in every if permits(granted_scope, c.resource_type, c.permissions))
 
 
 def missing_notices(granted: frozenset[str], names: tuple[str, ...]) -> list[str]:

@@ -19,9 +19,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from fhir_mappings.stuck_case import StuckThresholds
+
 ClientAuth = Literal["none", "client_secret_basic", "client_secret_post", "private_key_jwt"]
 RefreshScope = Literal["offline_access", "online_access"]
 ScopeStyle = Literal["auto", "v1", "v2"]
+Role = Literal["atp", "physician"]  # the treating physician who refers, the physician who answers
+IdTokenNonce = Literal["required", "if-present"]
+BasicEncoding = Literal["form-urlencoded", "raw"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -61,6 +66,23 @@ class Settings(BaseSettings):
     directory_url: str = ""  # FHIR base of the physician directory; "" = the launching EHR
     directory_bearer: str = ""  # bearer token for that directory, if it needs one
     time_zone: str = "America/Denver"  # IANA zone the pages show times in (UTC stays in the data)
+    # The stuck-case check (CDS Hooks patient-view): docs/domain-rules.md names each one's source.
+    stuck_weeks_without_mmi: int = Field(default=26, ge=1, le=520)
+    stuck_same_restrictions_weeks: int = Field(default=6, ge=1, le=520)
+    stuck_scored_visits: int = Field(default=3, ge=2, le=50)
+    stuck_min_function_gain: float = Field(default=10.0, gt=0, le=100)
+    stuck_recent_opinion_days: int = Field(default=180, ge=0, le=3650)
+
+    @property
+    def stuck_thresholds(self) -> StuckThresholds:
+        """The stuck-case thresholds as the pure rules take them."""
+        return StuckThresholds(
+            weeks_without_mmi=self.stuck_weeks_without_mmi,
+            same_restrictions_weeks=self.stuck_same_restrictions_weeks,
+            scored_visits=self.stuck_scored_visits,
+            min_function_gain=self.stuck_min_function_gain,
+            recent_opinion_days=self.stuck_recent_opinion_days,
+        )
 
     @property
     def signing_key_paths(self) -> tuple[Path, ...]:
@@ -107,6 +129,19 @@ class Settings(BaseSettings):
         return f"{self.public_url}/callback"
 
 
+def settings_from_environment() -> Settings:
+    """The deployment's settings; a wrong one stops start-up in one line that names its variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = (
+            f"SMART_APP_{str(e['loc'][0]).upper() if e['loc'] else 'SETTINGS'}: "
+            f"{str(e['msg']).removeprefix('Value error, ')}"
+            for e in error.errors()
+        )
+        raise ConfigError("; ".join(problems)) from error
+
+
 class Registration(BaseModel):
     """One EHR the app is registered with (one TOML file in the registrations folder)."""
 
@@ -118,6 +153,7 @@ class Registration(BaseModel):
     client_id: str = ""  # required unless open_server
     client_auth: ClientAuth = "none"
     client_secret_env: str | None = None
+    client_secret_basic_encoding: BasicEncoding = "form-urlencoded"  # raw: the server compares as-is
     scopes: str = ""  # written in v2 syntax; sent as v1 when the EHR only knows v1; required unless open
     open_server: bool = False  # no authorization: the user enters a patient id, reads carry no token
     open_server_writes: bool = False  # an open server may be sent referrals (writes) only when true
@@ -127,9 +163,19 @@ class Registration(BaseModel):
     authorization_endpoint: str | None = None  # overrides discovery
     token_endpoint: str | None = None
     jwks_uri: str | None = None
+    id_token_nonce: IdTokenNonce = "required"  # if-present: the EHR does not echo nonce (README)
     frame_ancestors: tuple[str, ...] = ()  # origins that may frame the app; default the iss origin
     backend_client_id: str | None = None  # SMART Backend Services client, for writes with no ATP
+    roles: tuple[Role, ...] = ("atp",)  # who launches from this EHR: the ATP, the answering physician
     backend_scopes: str | None = None
+    cds_client_iss: str | None = None  # the iss of this EHR's CDS Hooks JWTs (it calls our CDS services)
+    cds_jwks_uri: str | None = None  # where that CDS client publishes the keys it signs them with
+
+    @model_validator(mode="after")
+    def _cds_client_whole(self) -> Registration:
+        if bool(self.cds_client_iss) != bool(self.cds_jwks_uri):
+            raise ValueError("cds_client_iss and cds_jwks_uri go together: set both or neither")
+        return self
 
     @model_validator(mode="after")
     def _client_unless_open(self) -> Registration:
@@ -137,6 +183,10 @@ class Registration(BaseModel):
             raise ValueError("client_id and scopes are required unless open_server = true")
         if self.open_server_writes and not self.open_server:
             raise ValueError("open_server_writes needs open_server = true")
+        if self.client_secret_basic_encoding == "raw" and self.client_auth != "client_secret_basic":
+            raise ValueError("client_secret_basic_encoding = raw needs client_auth = client_secret_basic")
+        if self.client_secret_basic_encoding == "raw" and ":" in self.client_id:
+            raise ValueError("a client_id with ':' cannot be sent raw in Basic (RFC 7617 §2)")
         return self
 
     @field_validator("iss")
@@ -144,7 +194,23 @@ class Registration(BaseModel):
     def _iss_is_url(cls, value: str) -> str:
         return absolute_url(value)
 
-    @field_validator("authorization_endpoint", "token_endpoint", "jwks_uri")
+    @field_validator("roles")
+    @classmethod
+    def _some_role(cls, value: tuple[Role, ...]) -> tuple[Role, ...]:
+        if not value:
+            raise ValueError("roles needs at least one of atp, physician")
+        return tuple(dict.fromkeys(value))
+
+
+    @field_validator("cds_client_iss")
+    @classmethod
+    def _cds_iss_is_text(cls, value: str | None) -> str | None:
+        """A CDS client's iss is a URI compared exactly (CDS Hooks 2.0 §Trusting CDS Clients)."""
+        if value is not None and (not value.strip() or len(value) > 2000):
+            raise ValueError("cds_client_iss must be a URI of at most 2000 characters")
+        return value or None
+
+    @field_validator("authorization_endpoint", "token_endpoint", "jwks_uri", "cds_jwks_uri")
     @classmethod
     def _endpoint_is_url(cls, value: str | None) -> str | None:
         return absolute_url(value) if value else None

@@ -9,6 +9,7 @@
     ├── CsrfFailed                400 security     form without a valid CSRF token
     ├── ReferralInvalid           422 invalid      a form the rules refuse
     ├── ReferralNotFound          404 not-found
+    ├── ReferralChanged           409 conflict     someone moved the referral on meanwhile
     └── EhrError                  502 transient    the EHR answered something we cannot use
         ├── EhrUnauthorized       401 expired      the EHR no longer accepts our token
         ├── EhrForbidden          403 forbidden
@@ -69,6 +70,10 @@ class ReferralInvalid(SmartAppError):
 
 class ReferralNotFound(SmartAppError):
     status, code, title = 404, "not-found", "Referral not found"
+
+
+class ReferralChanged(SmartAppError):
+    status, code, title = 409, "conflict", "The referral changed meanwhile"
 
 
 class EhrError(SmartAppError):

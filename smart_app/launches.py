@@ -131,7 +131,7 @@ class Launches:
         return PendingLaunch(row.id, row.registration, row.iss, row.code_verifier, row.nonce or "")
 
     def activate(
-        self, pending: PendingLaunch, token: TokenResponse, fhir_user: str, now: datetime
+        self, pending: PendingLaunch, token: TokenResponse, fhir_user: str, now: datetime, role: str = "atp"
     ) -> BrowserBinding:
         """Keep tokens and context server-side and renew the cookie; the launch is now usable."""
         cookie = secrets.token_urlsafe(32)
@@ -140,7 +140,7 @@ class Launches:
             if row is None:
                 raise LaunchExpired("This sign-in has expired.", "Launch Second Opinion again.")
             row.cookie_hash = token_hash(cookie)
-            row.status, row.code_verifier, row.nonce = "active", None, None
+            row.status, row.code_verifier, row.nonce, row.role = "active", None, None, role
             _keep_token(row, token)
             row.patient, row.encounter, row.fhir_user = token.patient, token.encounter, fhir_user
             row.context_json = json.dumps(token.context)
@@ -212,7 +212,7 @@ class Launches:
 
 def capabilities(launch: Launch) -> frozenset[str]:
     """What this launch's granted scope lets the app do (``smart_app.capabilities``)."""
-    return granted_capabilities(launch.scope or "")
+    return granted_capabilities(launch.scope or "", launch.role)
 
 
 def _keep_token(row: Launch, token: TokenResponse, keep_refresh: bool = False) -> None:
@@ -223,13 +223,23 @@ def _keep_token(row: Launch, token: TokenResponse, keep_refresh: bool = False) -
         row.scope = token.scope
 
 
+def tokens_equal(expected: str, given: str) -> bool:
+    """Constant-time equality of two tokens, whatever characters ``given`` holds.
+
+    ``hmac.compare_digest`` raises TypeError on a ``str`` that is not ASCII, so both
+    sides are compared as UTF-8 bytes (a lone surrogate kept, so it never matches).
+    """
+    as_bytes = (value.encode("utf-8", "surrogatepass") for value in (expected, given))
+    return hmac.compare_digest(*as_bytes)
+
+
 def _owns(row: Launch, cookie: str | None) -> bool:
-    return cookie is not None and hmac.compare_digest(row.cookie_hash, token_hash(cookie))
+    return cookie is not None and tokens_equal(row.cookie_hash, token_hash(cookie))
 
 
 def check_csrf(launch: Launch, submitted: str | None) -> None:
     """The form's token must equal the launch's (synchronizer token pattern)."""
-    if not submitted or not hmac.compare_digest(launch.csrf_token, submitted):
+    if not submitted or not tokens_equal(launch.csrf_token, submitted):
         raise CsrfFailed(
             "The form had expired or did not come from Second Opinion.",
             "Reload the page and try again; what you typed was not sent.",

@@ -58,9 +58,9 @@ class PdfDocument:
         self.pdf.set_font(FONT, "", size)
         self.pdf.multi_cell(0, LINE, printable(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
-    def space(self) -> None:
-        """One empty line."""
-        self.pdf.ln(LINE)
+    def space(self, lines: float = 1.0) -> None:
+        """Empty space, in lines."""
+        self.pdf.ln(LINE * lines)
 
     def output(self) -> bytes:
         """The finished PDF."""

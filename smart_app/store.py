@@ -32,7 +32,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from smart_app.crypto import DataKeys, EncryptedText, bind_data_keys
 
-__all__ = ["Base", "EncryptedText", "Launch", "ReferralRecord", "Store", "UtcDateTime", "token_hash"]
+__all__ = [
+    "AnswerDraft", "Base", "EncryptedText", "Launch", "ReferralRecord", "Store", "UtcDateTime", "token_hash",
+]
 from smart_app.migrations.runner import upgrade
 
 
@@ -73,6 +75,7 @@ class Launch(Base):
     registration: Mapped[str] = mapped_column(String(200))
     iss: Mapped[str] = mapped_column(String(2000))
     status: Mapped[str] = mapped_column(String(16))  # pending | active
+    role: Mapped[str] = mapped_column(String(16), default="atp")  # atp | physician, set at the callback
     code_verifier: Mapped[str | None] = mapped_column(EncryptedText())
     nonce: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -114,6 +117,7 @@ class DeliveryRecord(Base):
     Written in the same transaction as the ledger's "sent" (so no referral is written and
     forgotten) and kept when its launch expires, so the ATP sees it across launches.
     state: pending (to deliver) → sent (Task followed) → closed; dead = refused, needs a person.
+    What a person reads of it comes from fhir_mappings/referral_lifecycle.py, never from ``state`` alone.
     Everything about the patient (reference, summary, Bundle, answers, reasons) is sealed.
     """
 
@@ -140,6 +144,12 @@ class DeliveryRecord(Base):
     filing: Mapped[str | None] = mapped_column(String(16))  # awaiting-launch | filed
     subscription_id: Mapped[str | None] = mapped_column(String(64))  # the clinic's, on the Task
     hook_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)  # hook token, hashed
+    task_json: Mapped[str | None] = mapped_column(EncryptedText())  # the clinic's Task as last read
+    cancel_reason: Mapped[str | None] = mapped_column(EncryptedText())  # the ATP cancelled, in their words
+    rerouted_to: Mapped[str | None] = mapped_column(String(64))  # the referral sent instead of this one
+    replaces: Mapped[str | None] = mapped_column(String(64))  # the declined referral this one replaces
+    records_json: Mapped[str | None] = mapped_column(EncryptedText())  # records the ATP added, to deliver
+    token_refused_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # first of a run of refusals
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
@@ -156,6 +166,60 @@ class DeliveryEvent(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     kind: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str | None] = mapped_column(EncryptedText())  # a reason in the clinic's words
+
+
+class AnswerDraft(Base):
+    """What a second-opinion physician typed for one referral Task, kept as they type (sealed).
+
+    One row per (clinic, Task, physician): nothing is lost to a timeout, an ended launch or a
+    double submit; ``signed_at`` is set once the signed opinion is at the clinic.
+    """
+
+    __tablename__ = "answer_drafts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of iss, Task id, fhirUser
+    iss: Mapped[str] = mapped_column(String(2000))
+    task_id: Mapped[str] = mapped_column(String(64))
+    fields_json: Mapped[str] = mapped_column(EncryptedText())  # the answer boxes and the conclusion
+    signing_until: Mapped[datetime | None] = mapped_column(UtcDateTime())  # one signing at a time
+    signed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    letter_reference: Mapped[str | None] = mapped_column(String(200))  # DocumentReference/<id> at the clinic
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SeenJti(Base):
+    """CDS Hooks: a client's JWT id, kept until the JWT expires; a second use is a replay."""
+
+    __tablename__ = "cds_jtis"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of iss and jti
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class IssuedCard(Base):
+    """A card the service returned, so that feedback can be matched to it."""
+
+    __tablename__ = "cds_cards"
+
+    uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    service: Mapped[str] = mapped_column(String(64))
+    client_iss: Mapped[str] = mapped_column(String(2000))
+    rules: Mapped[str] = mapped_column(String(200))  # the rule ids that fired, space-separated
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class CardFeedback(Base):
+    """One feedback item (CDS Hooks 2.0 §Feedback): accepted or overridden, and why."""
+
+    __tablename__ = "cds_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    card_uuid: Mapped[str] = mapped_column(ForeignKey("cds_cards.uuid", ondelete="CASCADE"), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))  # accepted | overridden
+    accepted_suggestions: Mapped[int] = mapped_column(Integer, default=0)
+    override_reason: Mapped[str | None] = mapped_column(String(64))  # one of our reason codes
+    outcome_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 def token_hash(token: str) -> str:

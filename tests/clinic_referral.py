@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
-from tests.pages import form_fields
 from tests.sandbox_server import Sandbox
 
 NS = "https://so.example.org/fhir"  # the sandbox's SANDBOX_NAMESPACE default, which tests keep
@@ -31,14 +29,15 @@ class Delivered:
 
 
 def deliver(
-    sandbox: Sandbox, questions: list[str], owner: str = "so-1", records: list[dict[str, Any]] | None = None
+    sandbox: Sandbox, questions: list[str], owner: str = "so-1", records: list[dict[str, Any]] | None = None,
+    name: dict[str, Any] | None = None,
 ) -> Delivered:
     """PUT a Patient, a Condition, the shared records, the ServiceRequest and the Task at the clinic."""
     suffix = uuid.uuid4().hex[:12]
     referral_id = uuid.uuid4().hex
     clinic = sandbox.admin_session(clinic=True)
     patient = {"resourceType": "Patient", "id": f"pt-{suffix}", "gender": "female",
-               "birthDate": "1984-03-12", "name": [{"family": "Quintana", "given": ["Rosa"]}]}
+               "birthDate": "1984-03-12", "name": [name or {"family": "Quintana", "given": ["Rosa"]}]}
     condition = {"resourceType": "Condition", "id": f"cond-{suffix}",
                  "subject": {"reference": f"Patient/pt-{suffix}"},
                  "code": {"text": "Lumbar strain"}}
@@ -98,19 +97,3 @@ def _put(clinic: requests.Session, sandbox: Sandbox, resource: dict[str, Any]) -
     response = clinic.put(url, json=resource, headers={"Content-Type": "application/fhir+json"})
     assert response.status_code in (200, 201), response.text
 
-
-def inbox_url(sandbox: Sandbox) -> str:
-    """The clinic's inbox page."""
-    return f"{sandbox.clinic_fhir_base.removesuffix('/fhir')}/inbox"
-
-
-def csrf_token(html: str) -> str:
-    """The CSRF token of the page's forms."""
-    return form_fields(html).hidden["csrf_token"]
-
-
-def task_status(page: str) -> str:
-    """The status the Task page shows."""
-    found = re.search(r'<strong id="status">([^<]+)</strong>', page)
-    assert found, page
-    return found.group(1)

@@ -22,6 +22,7 @@ from tests.sandbox_server import (
     Sandbox,
     free_port,
     start_sandbox,
+    write_clinic_registration,
     write_receiver,
     write_registration,
 )
@@ -56,7 +57,7 @@ def app_settings(
     return Settings(
         public_url=app_url,
         database_url=f"sqlite:///{root / 'app.sqlite3'}",
-        registrations=write_registration(root / "registrations", sandbox),
+        registrations=write_clinic_registration(write_registration(root / "registrations", sandbox), sandbox),
         cookie_secure=True,  # the production default; browsers treat 127.0.0.1 as a secure context
         data_keys=new_key_line("test"),
         signing_key_files=str(root / "signing-key.pem"),

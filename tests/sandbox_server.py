@@ -49,6 +49,7 @@ class Sandbox:
     clinic_fhir_base: str
     admin_secret: str
     client_secret: str = ""  # the symmetric clients' ({client_id}-basic, -post) secret
+    data_dir: Path | None = None  # its SANDBOX_DATA_DIR (its keys live there)
 
     def admin_session(self, clinic: bool = False) -> requests.Session:
         """A session with a `system/*.*` bearer token from sekmet's own /auth/token."""
@@ -109,7 +110,7 @@ def start_sandbox(
             ehr_url = _wait_ready(process, lines, stderr_path)
             yield Sandbox(ehr_url=ehr_url, fhir_base=f"{ehr_url}fhir",
                           clinic_fhir_base=f"http://127.0.0.1:{clinic_port}/fhir",
-                          admin_secret=secret, client_secret=client_secret)
+                          admin_secret=secret, client_secret=client_secret, data_dir=data_dir)
         finally:
             _stop(process)
             pump.join(timeout=5)
@@ -178,7 +179,20 @@ def write_registration(folder: Path, sandbox: Sandbox) -> Path:
         "${SANDBOX_FHIR_BASE_URL:-http://127.0.0.1:8001/fhir}", sandbox.fhir_base
     )
     assert sandbox.fhir_base in text, "launch/registrations/sandbox.toml changed its iss line"
+    text = text.replace("${SANDBOX_EHR_URL:-http://127.0.0.1:8001}", sandbox.ehr_url.rstrip("/"))
     (folder / "sandbox.toml").write_text(text)
+    return folder
+
+
+def write_clinic_registration(folder: Path, sandbox: Sandbox) -> Path:
+    """Add the sandbox clinic's registration (the physicians' EHR) to a registrations folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    template = (REPO_ROOT / "launch" / "registrations" / "sandbox-clinic.toml").read_text()
+    text = template.replace(
+        "${SANDBOX_CLINIC_FHIR_BASE_URL:-http://127.0.0.1:8002/fhir}", sandbox.clinic_fhir_base
+    )
+    assert sandbox.clinic_fhir_base in text, "launch/registrations/sandbox-clinic.toml changed its iss line"
+    (folder / "sandbox-clinic.toml").write_text(text)
     return folder
 
 

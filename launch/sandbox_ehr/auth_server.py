@@ -16,7 +16,7 @@ from typing import Any
 
 import jwt
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
+from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError, OAuth2Request
 from authlib.oauth2.rfc6749.grants import (
     AuthorizationCodeGrant,
     ClientCredentialsGrant,
@@ -61,8 +61,9 @@ def build_server(app: Flask, config: AuthConfig, store: AuthStore) -> Authorizat
     server.register_token_generator("default", _token_generator(config))
     code_grant = _code_grant_class(config, store)
     server.register_grant(code_grant, [S256Challenge(required=True), SmartOpenIDCode(config),
-                                       LaunchContextExtension(config)])
-    server.register_grant(_refresh_grant_class(store), [LaunchContextExtension(config)])
+                                       LaunchContextExtension(config), FhirContextExtension()])
+    server.register_grant(_refresh_grant_class(store), [LaunchContextExtension(config),
+                                                         FhirContextExtension()])
     server.register_grant(BackendGrant)
     return server
 
@@ -71,6 +72,12 @@ class BackendGrant(ClientCredentialsGrant):  # type: ignore[misc]
     """SMART Backend Services: client_credentials, private_key_jwt only (backend-services.html)."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = ["private_key_jwt"]
+
+    def validate_token_request(self) -> None:
+        """Refuse with invalid_scope when no requested scope is allowed (RFC 6749 §5.2)."""
+        super().validate_token_request()
+        if not self.request.client.get_allowed_scope(self.request.payload.scope):
+            raise InvalidScopeError("none of the requested scopes is allowed for this client")
 
 
 class S256Challenge(CodeChallenge):  # type: ignore[misc]
@@ -135,7 +142,7 @@ class LaunchContextExtension:
         grant.register_hook("after_create_token_response", self.add_context)
 
     def add_context(self, grant: Any, response: tuple[int, dict[str, Any], Any]) -> None:
-        """patient, encounter, need_patient_banner and smart_style_url."""
+        """patient, encounter, need_patient_banner, smart_style_url and a CDS link's appContext."""
         token, context = response[1], grant.request.user
         if context is None:
             return
@@ -145,6 +152,23 @@ class LaunchContextExtension:
             token["encounter"] = context.encounter
         token["need_patient_banner"] = context.need_patient_banner
         token["smart_style_url"] = self.config.smart_style_url
+        if context.app_context:  # CDS Hooks 2.0 §Link: appContext goes with the access token
+            token["appContext"] = context.app_context
+
+
+class FhirContextExtension:
+    """Adds `fhirContext` when the launch was about resources, e.g. a Task to open
+    (SMART 2.2 app-launch.html#fhircontext)."""
+
+    def __call__(self, grant: Any) -> None:
+        """Register on the grant's token-response hook."""
+        grant.register_hook("after_create_token_response", self.add_context)
+
+    def add_context(self, grant: Any, response: tuple[int, dict[str, Any], Any]) -> None:
+        """One `{"reference": …}` per resource the launch named."""
+        context: LaunchContext | None = grant.request.user
+        if context is not None and context.fhir_context:
+            response[1]["fhirContext"] = [{"reference": ref} for ref in context.fhir_context]
 
 
 def _code_grant_class(config: AuthConfig, store: AuthStore) -> type[AuthorizationCodeGrant]:

@@ -28,6 +28,8 @@ class LaunchContext:
     refresh_ttl: int | None = None  # test option: refresh tokens this short-lived
     need_patient_banner: bool = True  # test option: false = the EHR shows its own banner
     withhold: tuple[str, ...] = ()  # test option: scopes the EHR user declines (narrowed grant)
+    fhir_context: tuple[str, ...] = ()  # references the launch is about, e.g. ("Task/abc",)
+    app_context: str | None = None  # a CDS card's SMART link appContext, returned with the token
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,16 @@ class SandboxSettings:
         return f"{self.ehr_root}/fhir"
 
     @property
+    def app_base_url(self) -> str:
+        """The app's base URL, from its launch URL: CDS services are at `{this}/cds-services`."""
+        return self.app_launch_url.split("?", 1)[0].removesuffix("/launch").rstrip("/")
+
+    @property
+    def cds_jwks_url(self) -> str:
+        """Where the sandbox publishes the key it signs CDS Hooks calls with."""
+        return f"{self.ehr_root}/cds-client/jwks"
+
+    @property
     def clinic_root(self) -> str:
         """Root URL of the receiving clinic's server."""
         return f"http://{self.host}:{self.clinic_port}"

@@ -17,12 +17,14 @@ from sekmet.main import create_app
 from .config import SandboxSettings
 
 ADMIN_CLIENT_ID = "sandbox-admin"
-# SMART Backend Services scopes the app needs at a receiving clinic: deliver the referral,
-# then read back the Task and the opinion letter, and follow the Task by a Subscription;
-# sekmet authorises a transaction POSTed to [base] as a create on type "*", hence system/*.c.
+# SMART Backend Services scopes the app's backend client may be granted at the receiving
+# clinic (clinic_web.py): deliver the referral, read back the Task and the opinion letter,
+# and follow the Task by a Subscription. Each entry of a transaction is checked on its own by
+# the scope gateway; system/*.c covers the creates of any type.
 APP_CLINIC_SCOPES = (
-    "system/*.c system/Patient.cu system/Condition.cu system/Coverage.cu system/ServiceRequest.cu "
-    "system/Task.crus system/DocumentReference.crs system/Provenance.c system/Subscription.cd"
+    "system/*.c", "system/Patient.cu", "system/Condition.cu", "system/Coverage.cu",
+    "system/ServiceRequest.crus", "system/Task.crus", "system/DocumentReference.crs",
+    "system/Provenance.c", "system/Subscription.cd",
 )
 
 
@@ -49,13 +51,13 @@ def build_ehr_server(settings: SandboxSettings) -> FhirServer:
 
 
 def build_clinic_server(settings: SandboxSettings) -> FhirServer:
-    """The receiving clinic's FHIR server, accepting the app's SMART Backend Services client."""
-    app_client = {
-        "client_id": settings.client_id,
-        "jwks_url": settings.app_jwks_url,
-        "scopes": APP_CLINIC_SCOPES,
+    """The receiving clinic's FHIR server: tokens come from the clinic's own authorization
+    server (clinic_web.py) and scopes are enforced by our gateway, not by sekmet."""
+    auth = {
+        "types": ["smart"],
+        "enforce_scopes": False,
+        "smart_clients": [_admin_client(settings)],
     }
-    auth = {"types": ["smart"], "smart_clients": [app_client, _admin_client(settings)]}
     return _build(settings, settings.clinic_fhir_base, settings.clinic_port, "clinic", auth)
 
 

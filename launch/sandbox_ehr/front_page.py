@@ -5,12 +5,14 @@ https://hl7.org/fhir/smart-app-launch/app-launch.html#launch-app-ehr-launch
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request
 
 from .auth_store import LaunchContext
+from .seed_cases import case_workers
 from .seed_directory import ATPS, display_name
 from .seed_patients import WORKERS
 from .services import services
@@ -39,7 +41,8 @@ def practitioner_choices() -> list[tuple[str, str]]:
 
 def patient_choices() -> list[tuple[str, str]]:
     """(id, "Family, Given (DOB …)") of the seeded patients."""
-    return [(w.id, f"{w.family}, {w.given} (DOB {w.birth_date})") for w in WORKERS]
+    workers = (*WORKERS, *case_workers(date.today()))  # wc-10…: the stuck-case seeds
+    return [(w.id, f"{w.family}, {w.given} (DOB {w.birth_date})") for w in workers]
 
 
 @bp.get("/")
@@ -70,7 +73,7 @@ def launch_options(form: Any) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for name in ("token_ttl", "refresh_ttl"):
         value = form.get(name, "")
-        if value.isdigit() and int(value) <= 86400:
+        if value.isascii() and value.isdigit() and int(value) <= 86400:  # "²".isdigit() is true
             options[name] = int(value)
     options["withhold"] = tuple(form.get("withhold", "").split())
     options["need_patient_banner"] = form.get("banner", "1") != "0"

@@ -12,7 +12,7 @@ from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, Response, jsonify, render_template, request
 
 from .auth_store import LaunchContext
-from .front_page import latest_encounter, patient_choices, practitioner_choices
+from .front_page import latest_encounter
 from .services import services
 from .signing_key import public_jwks
 
@@ -31,9 +31,10 @@ def authorize() -> Any:
     if launch_id:
         return _issue_code(grant, services().store.take_launch(launch_id))
     if request.method == "GET":
-        return render_template("sign_in.html", practitioners=practitioner_choices(),
-                               patients=patient_choices(),
-                               wants_patient="launch/patient" in grant.request.scope.split())
+        site = services().site
+        wants_patient = bool(site.patients) and "launch/patient" in grant.request.scope.split()
+        return render_template("sign_in.html", site=site.name, practitioners=site.practitioners,
+                               patients=site.patients, wants_patient=wants_patient)
     return _issue_code(grant, _chosen_context())
 
 
@@ -77,11 +78,12 @@ def _chosen_context() -> LaunchContext | None:
     """The practitioner and patient picked on the sign-in page (None = denied)."""
     practitioner = request.form.get("practitioner", "")
     patient = request.form.get("patient") or None
+    site = services().site
     if request.form.get("decision") != "allow":
         return None
-    if practitioner not in dict(practitioner_choices()):
+    if practitioner not in dict(site.practitioners):
         return None
-    if patient is not None and patient not in dict(patient_choices()):
+    if patient is not None and patient not in dict(site.patients):
         return None
     encounter = latest_encounter(services().fhir, patient) if patient else None
     return LaunchContext(practitioner, patient, encounter)
@@ -91,6 +93,6 @@ def _authorize_error(error: OAuth2Error) -> Any:
     """Redirect to a validated redirect_uri, or show the error to the user."""
     if error.redirect_uri:
         return services().oauth.handle_error_response(None, error)
-    page = render_template("oauth_error.html", error=error.error,
+    page = render_template("oauth_error.html", site=services().site.name, error=error.error,
                            description=error.description)
     return page, 400

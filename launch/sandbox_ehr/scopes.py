@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 CONTEXTS = ("patient", "user", "system")
 V1_PERMISSIONS = {"read": "rs", "write": "cud", "*": "cruds"}
-_SCOPE_RE = re.compile(r"^(patient|user|system)/(\*|[A-Z][A-Za-z]+)\.([a-z*]+)(\?.*)?$")
-_V2_RE = re.compile(r"^c?r?u?d?s?$")
+_SCOPE_RE = re.compile(r"(patient|user|system)/(\*|[A-Z][A-Za-z]+)\.([a-z*]+)(\?.*)?")  # fullmatch
+_V2_RE = re.compile(r"c?r?u?d?s?")
 
 
 @dataclass(frozen=True)
@@ -31,13 +31,13 @@ class ClinicalScope:
 
 def parse_scope(text: str) -> ClinicalScope | None:
     """Parse one scope string; None for non-clinical or malformed scopes."""
-    match = _SCOPE_RE.match(text)
+    match = _SCOPE_RE.fullmatch(text)
     if not match:
         return None
     context, resource, perms, _query = match.groups()
     if perms in V1_PERMISSIONS:
         return ClinicalScope(context, resource, V1_PERMISSIONS[perms])
-    if perms and _V2_RE.match(perms):
+    if perms and _V2_RE.fullmatch(perms):
         return ClinicalScope(context, resource, perms)
     return None
 
@@ -55,7 +55,17 @@ def granting_contexts(
     return {s.context for s in scopes if s.allows(resource_type, permission)}
 
 
-def is_grantable(text: str) -> bool:
-    """Whether a public app may be granted this clinical scope (patient/ and user/ only)."""
+def is_grantable(text: str, contexts: tuple[str, ...] = ("patient", "user")) -> bool:
+    """Whether an app signed in by a user may be granted this clinical scope (never system/)."""
     parsed = parse_scope(text)
-    return parsed is not None and parsed.context in ("patient", "user")
+    return parsed is not None and parsed.context in contexts and parsed.context != "system"
+
+
+def covers(allowed: str, requested: str) -> bool:
+    """Whether the allowed scope grants everything the requested one asks (`system/*.c`
+    covers `system/Patient.c`; `system/Task.crus` covers `system/Task.rs`)."""
+    have, want = parse_scope(allowed), parse_scope(requested)
+    if have is None or want is None:
+        return allowed == requested
+    return (have.context == want.context and have.resource in ("*", want.resource)
+            and set(want.permissions) <= set(have.permissions))

@@ -7,11 +7,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from datetime import date
 
 from sekmet.context import AppContext
 
 from .config import SandboxSettings
 from .fhir_codes import Json
+from .seed_cases import case_resources
 from .seed_directory import clinic_resources, directory_resources
 from .seed_patients import patient_resources
 
@@ -23,7 +25,7 @@ def seed_ehr(ctx: AppContext, settings: SandboxSettings) -> int:
     """Seed the EHR: directory and patients; returns how many resources were written."""
     resources = directory_resources(
         settings.namespace, settings.fhir_base, settings.clinic_fhir_base
-    ) + patient_resources(settings.namespace)
+    ) + patient_resources(settings.namespace) + case_resources(settings.namespace, date.today())
     return _apply(ctx, resources, "ehr")
 
 

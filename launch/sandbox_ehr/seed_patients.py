@@ -117,12 +117,18 @@ def patient_resources(namespace: str) -> list[Json]:
     """Every patient-compartment resource for the EHR server."""
     out: list[Json] = []
     for worker in WORKERS:
-        out += [_patient(worker, namespace), _encounter(worker), _coverage(worker, namespace)]
-        injuries = worker.injuries or _heavy_chart(worker.heavy)
-        width = len(str(len(injuries))) if len(injuries) > 99 else 1
-        out += [_condition(worker, n, inj, width) for n, inj in enumerate(injuries, start=1)]
-        if worker.injuries:
-            out += record_resources(worker)
+        out += worker_resources(worker, namespace)
+    return out
+
+
+def worker_resources(worker: Worker, namespace: str) -> list[Json]:
+    """One worker's Patient, latest Encounter, Coverage, Conditions and records."""
+    out = [_patient(worker, namespace), _encounter(worker), _coverage(worker, namespace)]
+    injuries = worker.injuries or _heavy_chart(worker.heavy)
+    width = len(str(len(injuries))) if len(injuries) > 99 else 1
+    out += [_condition(worker, n, inj, width) for n, inj in enumerate(injuries, start=1)]
+    if worker.injuries:
+        out += record_resources(worker)
     return out
 
 

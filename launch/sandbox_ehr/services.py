@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from flask import current_app
@@ -13,17 +13,21 @@ from .auth_store import AuthStore
 from .config import SandboxSettings
 from .token_recorder import TokenRecorder
 
+if TYPE_CHECKING:  # auth_site builds these services
+    from .auth_site import AuthSite
+
 
 @dataclass(frozen=True)
 class SandboxServices:
-    """Settings, the EHR's FHIR service, the authorization server and its state."""
+    """Settings, the server's FHIR service, the authorization server, its state and its site."""
 
     settings: SandboxSettings
-    fhir: Any  # sekmet FhirService of the EHR
+    fhir: Any  # sekmet FhirService of the server (EHR or clinic)
     store: AuthStore
     signing_key: RSAKey
     oauth: AuthorizationServer
     tokens_seen: TokenRecorder
+    site: AuthSite
 
 
 def services() -> SandboxServices:

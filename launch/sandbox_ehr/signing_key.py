@@ -17,9 +17,9 @@ from joserfc.jwk import RSAKey
 KEY_FILE = "id_token_key.pem"
 
 
-def load_signing_key(data_dir: Path) -> RSAKey:
+def load_signing_key(data_dir: Path, file_name: str = KEY_FILE) -> RSAKey:
     """Load (or create on first run) the RS256 key, with kid = its RFC 7638 thumbprint."""
-    path = data_dir / KEY_FILE
+    path = data_dir / file_name
     if not path.exists():
         _write_new_key(path)
     key = RSAKey.import_key(path.read_bytes())

@@ -45,6 +45,12 @@ class ContentTooLarge(EhrError):
     """A file is larger than the caller allows; no more of it was read."""
 
 
+class VersionConflict(EhrError):
+    """The server holds another version than the one an update was based on (HTTP 409 or 412)."""
+
+    status, code, title = 409, "conflict", "The record changed meanwhile"
+
+
 class NotOnServer(EhrError):
     """A file's address, or the address the server redirected to, is not under this server's base."""
 
@@ -164,7 +170,7 @@ class FhirClient:
             if response.status_code >= 300:  # 3xx: _request raised for 4xx and 5xx
                 raise NotOnServer("The EHR sent Second Opinion elsewhere for a file; it was not followed.")
             declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
+            if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
                 raise ContentTooLarge("The file is too large to send.")
             data = _read_at_most(response, max_bytes, deadline=time.monotonic() + 3 * self._timeout[1])
         return Content(response.headers.get("Content-Type"), data)
@@ -180,10 +186,19 @@ class FhirClient:
         resource_id = _created_id(response, body)
         return Created(resource_id, response.status_code == 201, body)
 
-    def update(self, resource: Mapping[str, Any]) -> dict[str, Any]:
-        """PUT ``[base]/[type]/[id]`` (R4 http.html#update)."""
+    def update(self, resource: Mapping[str, Any], if_match: str | None = None) -> dict[str, Any]:
+        """PUT ``[base]/[type]/[id]`` (R4 http.html#update); with ``if_match`` (a versionId) only if the
+        server still holds that version, else ``VersionConflict`` (R4 http.html#concurrency)."""
         url = f"{self.base_url}/{resource['resourceType']}/{resource['id']}"
-        return self._send("PUT", url, json=resource, headers={"Content-Type": FHIR_JSON})
+        headers = {"Content-Type": FHIR_JSON}
+        if if_match:
+            headers["If-Match"] = f'W/"{if_match}"'
+        try:
+            return self._send("PUT", url, json=resource, headers=headers)
+        except EhrError as error:
+            if if_match and error.upstream_status in (409, 412):
+                raise VersionConflict("Someone changed this record meanwhile.") from error
+            raise
 
     def _send(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
         body = _json_or_none(self._request(method, url, **kwargs))
@@ -275,7 +290,7 @@ def _raise_for_refusal(response: requests.Response, status: int) -> None:
 def _retry_hint(response: requests.Response) -> str:
     """Retry-After in seconds (RFC 9110 §10.2.3); an HTTP-date or nonsense reads as "a moment"."""
     value = response.headers.get("Retry-After", "").strip()
-    if value.isdigit() and 0 < int(value) <= 3600:
+    if value.isascii() and value.isdigit() and 0 < int(value) <= 3600:  # not "²"
         return f"Try again in {int(value)} seconds."
     return "Try again in a moment."
 

@@ -49,7 +49,7 @@ def offset_windows(first: Mapping[str, Any]) -> list[str]:
     parts = urlsplit(link)
     query = parse_qsl(parts.query, keep_blank_values=True)
     params = dict(query)
-    if not (params.get("_offset", "").isdigit() and params.get("_count", "").isdigit()):
+    if not all(_digits(params.get(name, "")) for name in ("_offset", "_count")):
         return []
     start, size = int(params["_offset"]), int(params["_count"])
     if size <= 0:
@@ -76,3 +76,8 @@ def total_of(bundle: Mapping[str, Any]) -> int | None:
     """``Bundle.total`` when it is a count."""
     total = bundle.get("total")
     return total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None
+
+
+def _digits(value: str) -> bool:
+    """ASCII digits only: ``"²".isdigit()`` is true, and ``int("²")`` fails."""
+    return value.isascii() and value.isdigit()

@@ -5,7 +5,8 @@ batch, or from one that refuses a whole batch for one entry, as the sandbox's sc
 does, so that the refusal can name the record). Each must still be the patient's and not
 withdrawn (fhir_mappings/record.py). Attachments given only by ``url`` are fetched from the
 EHR itself, never from another address (fhir_mappings/attachment.py), and inlined as base64,
-so the clinic needs no access to the EHR. The records' files together may carry at most
+so the clinic needs no access to the EHR. Each file must be of a type a clinic can open, its
+bytes matching that type (fhir_mappings/file_type.py). The records' files together may carry at most
 ``MAX_SHARED_BYTES``: the record that would pass it is named. Every refusal is a
 ReferralInvalid in plain words, raised before anything is written.
 """
@@ -32,6 +33,7 @@ from fhir_mappings.bundle import BatchEntryResponse
 from fhir_mappings.domain import RecordSummary, Referral
 from fhir_mappings.element import string_from_element
 from fhir_mappings.errors import MappingError, ReferralRuleError
+from fhir_mappings.file_type import FileRefused, check_shareable_file
 from fhir_mappings.record import UNTICK, checked_record_from_resource
 from fhir_mappings.shared_record import shared_record_from_resource
 from fhir_mappings.transaction import ehr_resource_identifier
@@ -149,7 +151,9 @@ def _attachment(
 ) -> dict[str, Any]:
     """Kept when it has ``data``; fetched from the EHR and inlined when it has only a ``url``."""
     if isinstance(attachment.get("data"), str):
-        budget.spend(record, len(_decoded(record, attachment["data"])))
+        data = _decoded(record, attachment["data"])
+        budget.spend(record, len(data))
+        _check_file(record, string_from_element(attachment.get("contentType")), data)
         return dict(attachment)
     url = string_from_element(attachment.get("url"))
     if url is None:
@@ -159,7 +163,17 @@ def _attachment(
         raise _elsewhere(record)
     content_type, data = _fetched(client, record, target, budget)
     budget.spend(record, len(data))
-    return inlined_attachment(attachment, content_type, base64.b64encode(data).decode("ascii"))
+    inlined = inlined_attachment(attachment, content_type, base64.b64encode(data).decode("ascii"))
+    _check_file(record, inlined["contentType"], data)
+    return inlined
+
+
+def _check_file(record: RecordSummary, content_type: str | None, data: bytes) -> None:
+    """Only files a clinic can open, whose bytes are what their type says (fhir_mappings/file_type.py)."""
+    try:
+        check_shareable_file(content_type, data)
+    except FileRefused as refused:
+        raise ReferralInvalid(f"The file of “{record.title}” {refused} {UNTICK}") from refused
 
 
 def _fetched(

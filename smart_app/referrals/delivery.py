@@ -16,64 +16,43 @@ import json
 import logging
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
 from fhir_mappings.bundle import resources_from_bundle
+from fhir_mappings.referral_lifecycle import ReferralFacts, status_event, worker_step
 from fhir_mappings.service_request import identifier_search_from_referral_id
 from fhir_mappings.subscription import offers_subscriptions, subscription_for_referral
-from fhir_mappings.task import TaskState, status_display_from_code, task_state_from_task
+from fhir_mappings.task import TaskState, task_state_from_task
+from fhir_mappings.task_workflow import TransitionRefused
 from fhir_mappings.transaction import task_id_from_transaction_response
 from smart_app.chart.fhir_client import FhirClient
 from smart_app.http_pool import HttpPool
 from smart_app.keys import KeyRing
+from smart_app.referrals.clinic_http import Clinic, ClinicHttp, DeliveryFailed
 from smart_app.referrals.filing import Filing
 from smart_app.referrals.outbox import (
     DEFAULT_PACING,
     Claimed,
+    Event,
     Outbox,
     Pacing,
     backoff_seconds,
     poll_seconds,
 )
 from smart_app.referrals.receivers import Receiver
-from smart_app.smart.backend_services import (
-    BackendClient,
-    BackendTokenError,
-    BackendTokens,
-    retry_after_seconds,
-)
+from smart_app.referrals.task_changes import cancel_at_clinic, records_to_clinic
+from smart_app.smart.backend_services import BackendClient, BackendTokenError, BackendTokens
 from smart_app.smart.client_assertion import SigningKey
 from smart_app.store import token_hash
 from smart_app.ttl_cache import TtlCache
 
 logger = logging.getLogger(__name__)
 
-FHIR_JSON = "application/fhir+json"
-TRANSIENT_STATUSES = frozenset({408, 429})
 MAX_RETRY_AFTER_SECONDS = 3600.0
 SUBSCRIPTION_LIFETIME = timedelta(days=180)  # Subscription.end: a forgotten one lapses at the clinic
 CAPABILITY_CACHE_SECONDS = 3600.0
-
-
-class DeliveryFailed(Exception):
-    """The clinic did not take the request; ``transient`` says whether to try again later."""
-
-    def __init__(self, message: str, *, transient: bool, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.message, self.transient, self.retry_after = message, transient, retry_after
-
-
-@dataclass(frozen=True)
-class Clinic:
-    """One receiving server as the worker talks to it."""
-
-    receiver: Receiver
-    client: BackendClient
 
 
 class Deliverer:
@@ -97,6 +76,7 @@ class Deliverer:
     ) -> None:
         self._outbox, self._receivers, self._keys = outbox, receivers, keys
         self._tokens, self._http, self._ns = tokens, http, namespace
+        self._calls = ClinicHttp(tokens, http)
         self._worker, self._clock = worker, clock
         self._ehr_backends, self._filing, self._pacing = ehr_backends or {}, filing, pacing
         self._hook_base = hook_base.rstrip("/") if hook_base else None  # "{public_url}/hooks/task"
@@ -115,15 +95,29 @@ class Deliverer:
             self._dead(claim, "The receiving clinic's address is no longer registered with Second Opinion.")
             return
         try:
-            if claim.state == "pending":
+            step = worker_step(_facts(claim, None)) if claim.state == "pending" else "follow"
+            if step == "drop":
+                self._record(claim, None, state="closed", last_error=None)  # cancelled before delivery
+            elif step == "deliver":
                 self._deliver(claim, clinic)
             else:
                 self._track(claim, clinic)
         except DeliveryFailed as failure:
-            if failure.transient:
-                self._later(claim, failure)
-            else:
-                self._dead(claim, failure.message)
+            self._failed(claim, failure)
+
+    def _failed(self, claim: Claimed, failure: DeliveryFailed) -> None:
+        """Transient: later. A token refusal: later, for a bounded time, then a dead letter. Else dead."""
+        now = self._clock()
+        if failure.token_refused:
+            since = claim.token_refused_at or now
+            if (now - since).total_seconds() < self._pacing.token_refusal_window:
+                self._later(claim, failure, token_refused_at=since)
+                return
+            logger.warning("referral.token_refused_too_long id=%s", claim.id)
+        if failure.transient:
+            self._later(claim, failure)
+        else:
+            self._dead(claim, failure.message)
 
     def _deliver(self, claim: Claimed, clinic: Clinic) -> None:
         """POST the transaction Bundle (https://hl7.org/fhir/R4/http.html#transaction)."""
@@ -134,35 +128,54 @@ class Deliverer:
             claim, self._worker, now, ("delivered", None),
             state="sent", task_id=task_id, task_status="requested", attempts=claim.attempts + 1,
             polls=0, last_error=None, next_attempt_at=now + timedelta(seconds=poll_seconds(0, self._pacing)),
-            **self._subscribe(claim, clinic, now),
+            token_refused_at=None, **self._subscribe(claim, clinic, now),
         )  # fmt: skip
         logger.info("referral.delivered id=%s attempts=%s", claim.id, claim.attempts + 1)
 
     def _track(self, claim: Claimed, clinic: Clinic) -> None:
-        """Poll the Task; record a change once, fetch the opinion when it is completed."""
+        """Read the Task, make the ATP's change (cancel, records) if one waits, record what changed."""
         base = clinic.receiver.base_url
         if claim.task_id:
             task = self._fhir(clinic, "GET", f"{base}/Task/{claim.task_id}", None)
         else:  # the transaction response named no Task: find it by our identifier
             task = self._task_by_identifier(clinic, claim.id)
+        task, events, values = self._atps_change(claim, clinic, task)
         state = task_state_from_task(task, self._ns)
-        now = self._clock()
         changed = state.status != claim.task_status
-        event = ("status", _status_text(state)) if changed else None
+        if changed:
+            events.append(status_event(state))
+            logger.info("referral.status id=%s status=%s", claim.id, state.status)
         polls = 0 if changed else claim.polls + 1
-        values: dict[str, Any] = {"task_status": state.status, "polls": polls, "last_error": None}
-        values["task_id"] = state.task_id or claim.task_id
+        values.update(task_status=state.status, polls=polls, last_error=None, task_json=json.dumps(task))
+        values.update(task_id=state.task_id or claim.task_id, token_refused_at=None)
         if state.final:
             values.update(state="closed", result_json=json.dumps(self._result(clinic, state)))
             values.update(filing="awaiting-launch")
         else:
-            values["next_attempt_at"] = now + timedelta(seconds=poll_seconds(polls, self._pacing))
-        self._outbox.record(claim, self._worker, now, event, **values)
-        if changed:
-            logger.info("referral.status id=%s status=%s", claim.id, state.status)
+            values["next_attempt_at"] = self._clock() + timedelta(seconds=poll_seconds(polls, self._pacing))
+        self._outbox.record(claim, self._worker, self._clock(), events, **values)
         if state.final:
             self._unsubscribe(claim, clinic)
             self._file_by_backend(claim)
+
+    def _atps_change(
+        self, claim: Claimed, clinic: Clinic, task: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[Event], dict[str, Any]]:
+        """Cancel the Task or deliver the records the ATP added, as the lifecycle says; the Task after."""
+        state = task_state_from_task(task, self._ns)
+        step = worker_step(_facts(claim, state))
+        try:
+            if step == "cancel-task":
+                reason = claim.cancel_reason or ""
+                return cancel_at_clinic(self._calls, clinic, task, reason, self._clock()), [], {}
+            if step == "send-records" and claim.records is not None:
+                moved = records_to_clinic(self._calls, clinic, task, claim.records, self._ns, self._clock())
+                return moved, [("records-delivered", None)], {"records_json": None}
+        except TransitionRefused:  # the physician moved the Task meanwhile: follow it as it is
+            logger.info("referral.change_overtaken id=%s step=%s", claim.id, step)
+        if claim.records is not None and state.status != "on-hold":
+            return task, [("records-dropped", None)], {"records_json": None}
+        return task, [], {}
 
     def _subscribe(self, claim: Claimed, clinic: Clinic, now: datetime) -> dict[str, str]:
         """Ask the clinic to ping our hook when the Task changes; {} where it offers no Subscriptions.
@@ -231,11 +244,8 @@ class Deliverer:
 
     def _result(self, clinic: Clinic, state: TaskState) -> dict[str, Any]:
         """What the ATP's page shows: answers in order, the reason, the opinion letter."""
-        result: dict[str, Any] = {
-            "status": state.status,
-            "reason": state.reason,
-            "answers": list(state.answers),
-        }
+        result: dict[str, Any] = {"status": state.status, "reason": state.reason,
+                                  "answers": list(state.answers)}  # fmt: skip
         if state.opinion and state.opinion.startswith("DocumentReference/"):
             document = self._fhir(clinic, "GET", f"{clinic.receiver.base_url}/{state.opinion}", None)
             attachments = [c.get("attachment") or {} for c in document.get("content") or []]
@@ -245,37 +255,7 @@ class Deliverer:
 
     def _fhir(self, clinic: Clinic, method: str, url: str, body: Any) -> dict[str, Any]:
         """One call with the Backend Services token; failures become DeliveryFailed."""
-        try:
-            token = self._tokens.token(clinic.client)
-        except BackendTokenError as error:
-            message = f"Signing in to the receiving clinic failed: {error.message}"
-            raise DeliveryFailed(message, transient=error.transient, retry_after=error.retry_after) from error
-        headers = {"Authorization": f"Bearer {token}", "Accept": FHIR_JSON, "Content-Type": FHIR_JSON}
-        try:
-            response = self._http.for_url(url).request(
-                method, url, json=body, headers=headers, timeout=self._http.timeout
-            )
-        except requests.Timeout as error:
-            raise DeliveryFailed("The receiving clinic did not answer in time.", transient=True) from error
-        except requests.RequestException as error:
-            raise DeliveryFailed("The receiving clinic could not be reached.", transient=True) from error
-        if response.status_code == 401:
-            self._tokens.forget(clinic.client)  # expired or revoked: the next try gets a new one
-            raise DeliveryFailed(
-                "The receiving clinic asked Second Opinion to sign in again.", transient=True
-            )
-        _raise_for_status(response)
-        if method == "DELETE" and not response.content:
-            return {}  # 200/204 without a body: deleted
-        try:
-            parsed = response.json()
-        except ValueError as error:
-            raise DeliveryFailed(
-                "The receiving clinic's answer could not be read.", transient=True
-            ) from error
-        if not isinstance(parsed, dict):
-            raise DeliveryFailed("The receiving clinic's answer could not be read.", transient=True)
-        return parsed
+        return self._calls.call(clinic, method, url, body)
 
     def _clinic(self, receiver_url: str) -> Clinic | None:
         receiver = self._receivers.get(receiver_url)
@@ -285,7 +265,7 @@ class Deliverer:
         client = BackendClient(receiver.base_url, receiver.client_id, receiver.scopes, key)
         return Clinic(receiver, client)
 
-    def _later(self, claim: Claimed, failure: DeliveryFailed) -> None:
+    def _later(self, claim: Claimed, failure: DeliveryFailed, **values: Any) -> None:
         wait = backoff_seconds(claim.attempts, self._pacing)
         if failure.retry_after is not None:
             wait = max(wait, min(failure.retry_after, MAX_RETRY_AFTER_SECONDS))
@@ -293,45 +273,26 @@ class Deliverer:
         self._outbox.record(
             claim, self._worker, now, ("retry", failure.message),
             attempts=claim.attempts + 1, last_error=failure.message,
-            next_attempt_at=now + timedelta(seconds=wait),
+            next_attempt_at=now + timedelta(seconds=wait), **values,
         )  # fmt: skip
         logger.info("referral.retry id=%s attempts=%s wait=%.1f", claim.id, claim.attempts + 1, wait)
 
     def _dead(self, claim: Claimed, message: str) -> None:
-        now = self._clock()
-        self._outbox.record(
-            claim, self._worker, now, ("failed", message),
-            state="dead", attempts=claim.attempts + 1, last_error=message,
-        )  # fmt: skip
+        attempts = claim.attempts + 1
+        self._record(claim, ("failed", message), state="dead", attempts=attempts, last_error=message)
         logger.warning("referral.dead_letter id=%s", claim.id)
+
+    def _record(self, claim: Claimed, event: Event | None, **values: Any) -> None:
+        self._outbox.record(claim, self._worker, self._clock(), event, **values)
+
+
+def _facts(claim: Claimed, task: TaskState | None) -> ReferralFacts:
+    """What the lifecycle needs to say the worker's next step."""
+    return ReferralFacts(outbox=claim.state, task=task, cancel_reason=claim.cancel_reason,
+                         records_pending=claim.records is not None)  # fmt: skip
 
 
 def _key(keys: KeyRing, kid: str | None) -> SigningKey | None:
     if kid is None:
         return keys.current
     return next((k for k in keys.keys if k.kid == kid), None)
-
-
-def _status_text(state: TaskState) -> str:
-    text = status_display_from_code(state.status)
-    return f"{text}: {state.reason}" if state.reason else text
-
-
-def _raise_for_status(response: requests.Response) -> None:
-    """408, 429 and 5xx are worth retrying (RFC 9110 §15.5.9, RFC 6585 §4); other 4xx are not."""
-    status = response.status_code
-    if status < 400:
-        return
-    logger.info("fhir.refused status=%s", status)
-    if status in TRANSIENT_STATUSES or status >= 500:
-        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-        raise DeliveryFailed(
-            f"The receiving clinic was busy or had a problem (HTTP {status}).",
-            transient=True,
-            retry_after=retry_after,
-        )
-    if status == 403:
-        raise DeliveryFailed(
-            "The receiving clinic does not allow Second Opinion to send this (HTTP 403).", transient=False
-        )
-    raise DeliveryFailed(f"The receiving clinic refused the referral (HTTP {status}).", transient=False)

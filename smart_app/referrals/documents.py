@@ -22,7 +22,7 @@ def letter_rows(letter: Letter, date_text: str | None = None) -> list[tuple[str,
     receiver = letter.receiver or Contact()
     rows = [
         ("Date", date_text or (long_date(letter.authored, "en") if letter.authored else None)),
-        ("Referral number", letter.referral_id),
+        ("Referral number", letter.number or letter.referral_id),
         ("Opinion needed by", long_date(letter.due_by, "en") if letter.due_by else None),
         ("To", _addressee(letter)),
         ("Address", receiver.address),

@@ -35,8 +35,8 @@ from fhir_mappings.rules import (
 from smart_app.chart.reader import Chart
 from smart_app.errors import ReferralInvalid
 
-REFERRAL_ID = re.compile(r"^[0-9a-f]{32}$")
-_MOVE = re.compile(r"^(remove|up|down)-(\d{1,3})$")
+REFERRAL_ID = re.compile(r"[0-9a-f]{32}")  # fullmatch: "$" would accept a final newline
+_MOVE = re.compile(r"(remove|up|down)-([0-9]{1,3})")
 # The largest valid form, percent-encoded: 20 questions of 1,000 characters at up to 12 bytes
 # each (a 4-byte UTF-8 character is %XX%XX%XX%XX), 2,000 reasons and 100 records of at most
 # 100 bytes, and the other fields; doubled for headroom. tests/unit/test_compose_defects.py
@@ -101,7 +101,7 @@ class ComposeForm:
             if len(self.questions) < MAX_QUESTIONS:
                 self.questions.append(template)
                 return len(self.questions) - 1
-        elif (match := _MOVE.match(action)) and 0 <= int(match[2]) < len(self.questions):
+        elif (match := _MOVE.fullmatch(action)) and 0 <= int(match[2]) < len(self.questions):
             return self._move(match[1], int(match[2]))
         return None
 
@@ -149,7 +149,7 @@ def referral_from_form(form: ComposeForm, chart: Chart, authored_on: datetime) -
 
 
 def _check_origin(form: ComposeForm, chart: Chart) -> None:
-    if not REFERRAL_ID.match(form.referral_id):
+    if not REFERRAL_ID.fullmatch(form.referral_id):
         raise ReferralInvalid("The form was damaged in transit.", "Reload the page and try again.")
     if form.patient != chart.patient.reference:
         raise ReferralInvalid(

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from smart_app.store import DeliveryEvent, DeliveryRecord, Store, token_hash
 
 LEASE = timedelta(seconds=60)
+Event = tuple[str, str | None]  # a history line: kind, detail
 ACTIVE_STATES = ("pending", "sent")
 _JITTER = random.Random()
 
@@ -34,6 +35,7 @@ class Pacing:
     backoff_cap: float = 600.0
     poll_base: float = 2.0
     poll_cap: float = 300.0
+    token_refusal_window: float = 900.0  # a refused token is tried again this long (a JWKS cache's life)
 
 
 DEFAULT_PACING = Pacing()
@@ -51,6 +53,7 @@ class NewDelivery:
     summary: dict[str, Any]
     receiver_url: str
     payload: dict[str, Any]
+    replaces: str | None = None  # the declined referral this one is sent instead of
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,9 @@ class Claimed:
     attempts: int
     polls: int
     subscription_id: str | None = None  # the clinic's Subscription on the Task, if it offered one
+    cancel_reason: str | None = None  # the ATP cancelled: the worker cancels the Task
+    records: dict[str, Any] | None = None  # records the ATP added: the worker delivers them
+    token_refused_at: datetime | None = None  # the clinic's token endpoint has refused since then
 
 
 def backoff_seconds(
@@ -94,6 +100,7 @@ def enqueue(db: Session, new: NewDelivery, now: datetime) -> None:
             summary_json=json.dumps(new.summary),
             receiver_url=new.receiver_url,
             payload_json=json.dumps(new.payload),
+            replaces=new.replaces,
             state="pending",
             attempts=0,
             polls=0,
@@ -152,9 +159,12 @@ class Outbox:
             return claimed
 
     def record(
-        self, claim: Claimed, worker: str, now: datetime, event: tuple[str, str | None] | None, **values: Any
+        self, claim: Claimed, worker: str, now: datetime, event: Event | Sequence[Event] | None, **values: Any
     ) -> bool:
-        """Update the row and release it, if ``worker`` still holds it; False if the lease was lost."""
+        """Update the row and release it, if ``worker`` still holds it; False if the lease was lost.
+
+        ``event``: one history line (kind, detail), several, or None.
+        """
         with self._store.transaction() as db:
             row = db.get(DeliveryRecord, claim.id, with_for_update=True)
             if row is None or row.claimed_by != worker:
@@ -162,21 +172,35 @@ class Outbox:
             for name, value in {**values, "claimed_until": None, "claimed_by": None}.items():
                 setattr(row, name, value)
             row.updated_at = now
-            if event is not None:
-                db.add(DeliveryEvent(delivery_id=claim.id, at=now, kind=event[0], detail=event[1]))
+            events = [] if event is None else [event] if isinstance(event, tuple) else list(event)
+            for kind, detail in events:
+                db.add(DeliveryEvent(delivery_id=claim.id, at=now, kind=kind, detail=detail))
             return True
 
     def notified(self, hook_token: str, now: datetime) -> str | None:
-        """The clinic says the Task changed: make its poll due now; the referral id, or None if unknown."""
+        """The clinic says the Task changed: make its poll due now; the referral id, or None if unknown.
+
+        One read of three plain columns (no sealed one is opened), and a write only when the
+        poll is not due yet: the condition is in the UPDATE, so pings in any number of
+        processes coalesce into one due poll.
+        """
+        digest = token_hash(hook_token)
         with self._store.transaction() as db:
-            row = db.execute(
-                select(DeliveryRecord).where(DeliveryRecord.hook_hash == token_hash(hook_token))
-            ).scalar_one_or_none()
-            if row is None:
+            found = db.execute(
+                select(DeliveryRecord.id, DeliveryRecord.state, DeliveryRecord.next_attempt_at)
+                .where(DeliveryRecord.hook_hash == digest)
+            ).first()
+            if found is None:
                 return None
-            if row.state == "sent" and row.next_attempt_at > now:
-                row.next_attempt_at, row.polls = now, 0
-            return row.id
+            if found.state == "sent" and found.next_attempt_at > now:
+                db.execute(
+                    update(DeliveryRecord)
+                    .where(DeliveryRecord.hook_hash == digest, DeliveryRecord.state == "sent",
+                           DeliveryRecord.next_attempt_at > now)
+                    .values(next_attempt_at=now, polls=0)
+                    .execution_options(synchronize_session=False)
+                )
+            return str(found.id)
 
     def try_again(self, referral_id: str, now: datetime) -> bool:
         """Put a dead delivery back in the queue (the ATP's "Try again")."""
@@ -186,8 +210,41 @@ class Outbox:
                 return False
             row.state = "pending" if row.task_id is None else "sent"
             row.attempts, row.next_attempt_at, row.updated_at, row.last_error = 0, now, now, None
+            row.token_refused_at = None
             db.add(DeliveryEvent(delivery_id=referral_id, at=now, kind="retry-requested", detail=None))
             return True
+
+    def cancel(self, referral_id: str, reason: str, now: datetime) -> bool:
+        """The ATP cancels: the worker cancels the clinic's Task next (a dead letter is closed at once)."""
+        with self._store.transaction() as db:
+            row = db.get(DeliveryRecord, referral_id, with_for_update=True)
+            if row is None or row.cancel_reason or row.state == "closed":
+                return False
+            row.cancel_reason, row.next_attempt_at, row.updated_at = reason, now, now
+            if row.state == "dead" and row.task_id is None:
+                row.state = "closed"  # never delivered: nothing to tell the clinic
+            elif row.state == "dead":
+                row.state, row.attempts, row.last_error = "sent", 0, None
+            db.add(DeliveryEvent(delivery_id=referral_id, at=now, kind="cancel-requested", detail=reason))
+            return True
+
+    def add_records(self, referral_id: str, records: dict[str, Any], titles: str, now: datetime) -> bool:
+        """The ATP added the records the physician asked for: the worker delivers them next."""
+        with self._store.transaction() as db:
+            row = db.get(DeliveryRecord, referral_id, with_for_update=True)
+            if row is None or row.state != "sent" or row.records_json:
+                return False
+            row.records_json, row.next_attempt_at, row.updated_at = json.dumps(records), now, now
+            db.add(DeliveryEvent(delivery_id=referral_id, at=now, kind="records-added", detail=titles))
+            return True
+
+    def rerouted(self, referral_id: str, new_id: str, number: str, now: datetime) -> None:
+        """The declined referral points at the one that replaced it (and the history says so)."""
+        with self._store.transaction() as db:
+            row = db.get(DeliveryRecord, referral_id, with_for_update=True)
+            if row is not None and row.rerouted_to is None:
+                row.rerouted_to, row.updated_at = new_id, now
+                db.add(DeliveryEvent(delivery_id=referral_id, at=now, kind="rerouted", detail=number))
 
 
 def _claimed(row: DeliveryRecord) -> Claimed:
@@ -202,4 +259,7 @@ def _claimed(row: DeliveryRecord) -> Claimed:
         attempts=row.attempts,
         polls=row.polls,
         subscription_id=row.subscription_id,
+        cancel_reason=row.cancel_reason,
+        records=json.loads(row.records_json) if row.records_json else None,
+        token_refused_at=row.token_refused_at,
     )

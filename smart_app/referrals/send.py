@@ -13,13 +13,9 @@ been stored (https://hl7.org/fhir/R4/http.html#ccreate makes a retry safe).
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-
-from flask import current_app
 
 from fhir_mappings.bundle import resources_from_bundle
 from fhir_mappings.domain import Referral
@@ -40,8 +36,6 @@ from smart_app.referrals.ehr_write import (
 logger = logging.getLogger(__name__)
 
 State = Literal["sent", "not-sent", "unknown"]
-RECEIPT_SECONDS = 600.0
-MAX_RECEIPTS = 1000
 
 
 @dataclass(frozen=True)
@@ -193,32 +187,3 @@ def _is_ours(resource: Mapping[str, Any], identifier: str) -> bool:
             for i in identifiers
         )
     )
-
-
-class Receipts:
-    """The ServiceRequest each create returned, kept briefly so the confirmation reads nothing more."""
-
-    def __init__(self) -> None:
-        self._entries: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
-        self._lock = threading.Lock()
-
-    def keep(self, launch_id: str, referral_id: str, resource: dict[str, Any]) -> None:
-        """Remember what the EHR returned for this launch's referral."""
-        now = time.monotonic()
-        with self._lock:
-            if len(self._entries) >= MAX_RECEIPTS:
-                self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
-            if len(self._entries) < MAX_RECEIPTS:
-                self._entries[(launch_id, referral_id)] = (now + RECEIPT_SECONDS, resource)
-
-    def take(self, launch_id: str, referral_id: str) -> dict[str, Any] | None:
-        """The returned resource, once; later views read the EHR again."""
-        with self._lock:
-            entry = self._entries.pop((launch_id, referral_id), None)
-        return entry[1] if entry and entry[0] > time.monotonic() else None
-
-
-def receipts() -> Receipts:
-    """The current app's receipts (per process: another worker reads the EHR instead)."""
-    found: Receipts = current_app.extensions.setdefault("referral_receipts", Receipts())
-    return found

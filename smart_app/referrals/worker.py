@@ -1,5 +1,7 @@
 """The delivery worker: ``flask --app smart_app deliver`` (one pass) or ``--loop`` (until stopped).
 
+The command itself is in ``smart_app.commands``; this module is what it runs.
+
 Any number of workers may run on any number of machines against one database:
 the outbox lease (and ``SKIP LOCKED`` on PostgreSQL) gives each due row to one of them.
 """
@@ -8,16 +10,11 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from types import FrameType
-
-import click
-from flask import Flask
 
 from smart_app.referrals.delivery import Deliverer
 from smart_app.referrals.filing import Filing
@@ -106,29 +103,3 @@ def purge_expired_launches() -> int:
     if removed:
         logger.info("launches.purged count=%s", removed)
     return removed
-
-
-def register_worker_command(app: Flask) -> None:
-    """Add ``flask deliver`` to the app's CLI."""
-
-    @app.cli.command("deliver")
-    @click.option("--loop", is_flag=True, help="Keep delivering until stopped (SIGTERM or Ctrl-C).")
-    @click.option("--interval", default=1.0, show_default=True, help="Seconds to sleep when idle.")
-    def deliver(loop: bool, interval: float) -> None:
-        """Deliver due referrals to receiving clinics and follow their Tasks."""
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-        deliverer = deliverer_from_services(services())
-        if not loop:
-            click.echo(f"processed {deliverer.run_once(limit=100)}")
-            return
-        stop = threading.Event()
-
-        def _stop(signum: int, frame: FrameType | None) -> None:
-            stop.set()
-
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
-        logger.info("worker.started")
-        started = time.monotonic()
-        run_loop(deliverer.run_once, interval, stop, purge=purge_expired_launches)
-        logger.info("worker.stopped seconds=%.0f", time.monotonic() - started)

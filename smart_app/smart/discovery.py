@@ -1,13 +1,16 @@
 """SMART configuration discovery: https://hl7.org/fhir/smart-app-launch/conformance.html.
 
 ``{iss}/.well-known/smart-configuration`` first; SMART v1 servers that lack it
-are read from the CapabilityStatement's ``oauth-uris`` extension. Relative
-endpoint URLs are resolved against the iss. Results are cached per iss for a
-few minutes (a cache, not state: any worker may rebuild it).
+are read from the CapabilityStatement's ``oauth-uris`` extension. Where neither
+names a ``jwks_uri`` (Inferno's mock server keeps it out of its SMART document),
+it is read from ``{issuer}/.well-known/openid-configuration`` (OpenID Connect
+Discovery 1.0 §4). Relative endpoint URLs are resolved against the iss. Results
+are cached per iss for a few minutes (a cache, not state: any worker may rebuild it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -75,6 +78,17 @@ def smart_configuration_from_capability_statement(
     raise DiscoveryFailed("This EHR does not advertise SMART on FHIR endpoints.")
 
 
+def jwks_uri_from_openid_configuration(doc: Mapping[str, Any], issuer: str) -> str | None:
+    """The ``jwks_uri`` of ``{issuer}/.well-known/openid-configuration``, if it names one.
+
+    OpenID Connect Discovery 1.0 §4.3: the document's ``issuer`` must be identical to the
+    issuer its URL was built from, or the document "MUST NOT be used".
+    """
+    if doc.get("issuer") != issuer:
+        raise DiscoveryFailed("This EHR's OpenID configuration is for another issuer.")
+    return _endpoint(doc["jwks_uri"], issuer) if doc.get("jwks_uri") else None
+
+
 def _strings(value: object) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
@@ -103,6 +117,16 @@ class Discovery:
         return self._cache.get(iss, self._fetch)
 
     def _fetch(self, iss: str) -> SmartConfiguration:
+        config = self._smart_configuration(iss)
+        if config.jwks_uri is not None:
+            return config
+        issuer = config.issuer or iss
+        openid = self._get_json(f"{issuer.rstrip('/')}/.well-known/openid-configuration", iss)
+        if openid is None:
+            return config
+        return dataclasses.replace(config, jwks_uri=jwks_uri_from_openid_configuration(openid, issuer))
+
+    def _smart_configuration(self, iss: str) -> SmartConfiguration:
         doc = self._get_json(f"{iss}/.well-known/smart-configuration", iss)
         if doc is not None:
             return smart_configuration_from_json(doc, iss)

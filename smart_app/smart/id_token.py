@@ -1,7 +1,10 @@
 """The id_token and its fhirUser claim: https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html#scopes-for-requesting-identity-data.
 
 Verified against the EHR's JWKS (OpenID Connect Core §3.1.3.7): signature,
-``iss``, ``aud`` = our client_id, ``exp``, ``iat`` and the ``nonce`` we sent.
+``iss``, ``aud`` = our client_id, ``exp``, ``iat`` and the ``nonce`` we sent. A
+``nonce`` that is present must always be ours; one that is missing is refused unless
+the caller says this server does not echo it (``nonce_required=False``; Inferno's mock
+server is one): the code it came with was bound to this launch by PKCE already.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ class Identity:
 
 
 def identity_from_id_token(
-    id_token: str, key_set: KeySet, *, issuer: str, client_id: str, nonce: str, now: float
+    id_token: str, key_set: KeySet, *, issuer: str, client_id: str, nonce: str, now: float,
+    nonce_required: bool = True,
 ) -> Identity:
     """Verify the id_token and return its subject and fhirUser."""
     try:
@@ -49,13 +53,21 @@ def identity_from_id_token(
             aud={"essential": True, "value": client_id},
             exp={"essential": True},
             sub={"essential": True},
-            nonce={"essential": True, "value": nonce},
         )
         registry.validate(token.claims)
+        _check_nonce(token.claims, nonce, nonce_required)
     except (JoseError, ValueError) as error:
         logger.warning("id_token.invalid error=%s", type(error).__name__)
         raise TokenInvalid("The EHR's identity token could not be verified.") from error
     return Identity(subject=str(token.claims["sub"]), fhir_user=_fhir_user(token.claims))
+
+
+def _check_nonce(claims: Mapping[str, Any], nonce: str, required: bool) -> None:
+    """Present: exactly the string we sent (joserfc accepts a list holding it). Missing: if allowed."""
+    if "nonce" not in claims and not required:
+        return
+    if not nonce or claims.get("nonce") != nonce:
+        raise ValueError("the id_token's nonce is not the one sent")
 
 
 def _fhir_user(claims: Mapping[str, Any]) -> str:

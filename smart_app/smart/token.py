@@ -11,6 +11,7 @@ RS384/ES384 with a fresh ``jti`` and exp ≤ 300 s (see ``client_assertion``).
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 from collections.abc import Mapping
@@ -28,8 +29,10 @@ from smart_app.smart.errors import ClientMisconfigured, EndpointUnreachable, Tok
 logger = logging.getLogger(__name__)
 
 AuthMethod = Literal["none", "client_secret_basic", "client_secret_post", "private_key_jwt"]
+BasicEncoding = Literal["form-urlencoded", "raw"]
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-CONTEXT_FIELDS = ("need_patient_banner", "smart_style_url", "tenant", "fhirContext", "intent")
+CONTEXT_FIELDS = ("need_patient_banner", "smart_style_url", "tenant", "fhirContext", "intent", "appContext")
+MAX_APP_CONTEXT_CHARS = 8192  # CDS Hooks 2.0 §Link: a SMART link's appContext, a string; longer is dropped
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class ClientCredentials:
     method: AuthMethod = "none"
     secret: str | None = field(default=None, repr=False)
     signing_key: SigningKey | None = field(default=None, repr=False)
+    basic_encoding: BasicEncoding = "form-urlencoded"  # client_secret_basic only: see basic_authorization
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,13 @@ def token_response_from_json(doc: Mapping[str, Any], now: datetime) -> TokenResp
         id_token=_optional_str(doc, "id_token"),
         patient=_fhir_id(doc, "patient"),
         encounter=_fhir_id(doc, "encounter"),
-        context={k: doc[k] for k in CONTEXT_FIELDS if k in doc},
+        context={k: doc[k] for k in CONTEXT_FIELDS if k in doc and _context_value_kept(k, doc[k])},
     )
+
+
+def _context_value_kept(key: str, value: Any) -> bool:
+    """``appContext`` only as a bounded string (https://cds-hooks.hl7.org/2.0/#link); others as sent."""
+    return key != "appContext" or (isinstance(value, str) and 0 < len(value) <= MAX_APP_CONTEXT_CHARS)
 
 
 def _optional_str(doc: Mapping[str, Any], key: str) -> str | None:
@@ -112,10 +121,10 @@ def token_request(
     http: HttpPool, token_url: str, client: ClientCredentials, form: dict[str, str], now: datetime
 ) -> Mapping[str, Any]:
     """POST the grant with the client's authentication; the JSON answer, or a ``SmartError``."""
-    form, auth = _authenticate(dict(form), client, token_url, now)
+    form, headers = _authenticate(dict(form), client, token_url, now)
     try:
         response = http.for_url(token_url).post(
-            token_url, data=form, auth=auth, headers={"Accept": "application/json"},
+            token_url, data=form, headers={"Accept": "application/json", **headers},
             timeout=http.timeout, allow_redirects=False,
         )
     except requests.RequestException as error:
@@ -136,18 +145,33 @@ def token_request(
 
 def _authenticate(
     form: dict[str, str], client: ClientCredentials, token_url: str, now: datetime
-) -> tuple[dict[str, str], tuple[str, str] | None]:
-    """Add the client authentication the registration names (RFC 6749 §2.3, RFC 7523 §2.2)."""
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The form and headers with the client authentication it names (RFC 6749 §2.3, RFC 7523 §2.2)."""
     if client.method == "none":
-        return {**form, "client_id": client.client_id}, None
+        return {**form, "client_id": client.client_id}, {}
     if client.method == "private_key_jwt":
         if client.signing_key is None:
             raise ClientMisconfigured("No signing key is configured for private_key_jwt.")
         assertion = assertion_form(client.signing_key, client_id=client.client_id,
                                    token_url=token_url, now=int(now.timestamp()))
-        return {**form, **assertion}, None
+        return {**form, **assertion}, {}
     if not client.secret:
         raise ClientMisconfigured("The client secret is not set.")
-    if client.method == "client_secret_basic":  # RFC 6749 §2.3.1: form-encode, then Basic
-        return form, (quote_plus(client.client_id), quote_plus(client.secret))
-    return {**form, "client_id": client.client_id, "client_secret": client.secret}, None
+    if client.method == "client_secret_basic":
+        return form, {"Authorization": basic_authorization(client.client_id, client.secret,
+                                                           client.basic_encoding)}
+    return {**form, "client_id": client.client_id, "client_secret": client.secret}, {}
+
+
+def basic_authorization(client_id: str, secret: str, encoding: BasicEncoding) -> str:
+    """The ``Authorization: Basic`` value for a confidential symmetric client.
+
+    ``form-urlencoded``: RFC 6749 §2.3.1, id and secret form-encoded first (``:`` is ``%3A``,
+    ``+`` is ``%2B``, ``/`` is ``%2F``), which servers that follow it decode. ``raw``: as they
+    are, which servers that compare the decoded header with ``id:secret`` expect (Inferno's
+    mock). RFC 7617 §2.1: the pair is UTF-8, then base64.
+    """
+    if encoding == "form-urlencoded":
+        client_id, secret = quote_plus(client_id), quote_plus(secret)
+    pair = f"{client_id}:{secret}".encode()
+    return "Basic " + base64.b64encode(pair).decode("ascii")

@@ -33,7 +33,7 @@ def client_credentials(registration: Registration) -> ClientCredentials:
     """The registration's client id and the secret or key its authentication method needs."""
     key = services().keys.current if registration.client_auth == "private_key_jwt" else None
     return ClientCredentials(registration.client_id, registration.client_auth,
-                             registration.client_secret, key)
+                             registration.client_secret, key, registration.client_secret_basic_encoding)
 
 
 def endpoints(registration: Registration) -> SmartConfiguration:

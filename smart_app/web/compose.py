@@ -5,12 +5,10 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import replace
-from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from fhir_mappings.bundle import resources_from_bundle
 from fhir_mappings.codes import ACCREDITATION_DISPLAY, MODALITY_DISPLAY, SCOPE_STATEMENT
 from fhir_mappings.domain import Referral
 from fhir_mappings.ime_guard import IME_DIFFERENCE
@@ -20,11 +18,8 @@ from fhir_mappings.rules import (
     QUESTION_TEMPLATE_TOPICS,
     default_due_date,
 )
-from fhir_mappings.service_request import (
-    identifier_search_from_referral_id,
-    questions_from_service_request,
-)
 from smart_app.capabilities import BY_NAME, missing_notices
+from smart_app.cds.app_context import suggested_form
 from smart_app.chart.breaker import guards
 from smart_app.chart.directory import load_directory
 from smart_app.chart.fhir_client import FhirClient
@@ -37,11 +32,11 @@ from smart_app.referrals.form import ComposeForm, FormInvalid, referral_from_for
 from smart_app.referrals.ledger import ReferralLedger
 from smart_app.referrals.receivers import Receiver
 from smart_app.referrals.routing import new_delivery, receiver_for_referral
-from smart_app.referrals.send import SendOutcome, receipts, write_referral
+from smart_app.referrals.send import SendOutcome, write_referral
 from smart_app.services import services, utcnow
 from smart_app.store import Launch
 from smart_app.web.compose_view import page_fields
-from smart_app.web.embedding import has_ehr_style, needs_patient_banner
+from smart_app.web.embedding import has_ehr_style, launch_context, needs_patient_banner
 from smart_app.web.guard import current_launch, protect
 
 logger = logging.getLogger(__name__)
@@ -74,7 +69,8 @@ def compose_page() -> str:
         )
     services().launches.save_chart(launch.id, chart_to_json(chart))
     form = ComposeForm(referral_id=uuid.uuid4().hex, patient=chart.patient.reference)
-    return _render(launch, chart, form)
+    form, suggested = suggested_form(form, chart, launch_context(launch))  # a CDS card's appContext
+    return _render(launch, chart, form, suggested=suggested)
 
 
 @bp.post("/compose")
@@ -113,7 +109,7 @@ def send_referral() -> Response | tuple[str, int]:
         if refused is not None:
             ledger.release(referral.id)  # a retry is safe: the create is conditional on our identifier
             return _render(launch, chart, form, refused[0]), refused[1]
-    return redirect(url_for("compose.confirmation", referral_id=referral.id), 303)
+    return redirect(url_for("referrals.referral_page", referral_id=referral.id, sent="1"), 303)
 
 
 def _send(launch: Launch, referral: Referral, receiver: Receiver) -> tuple[dict[str, str], int] | None:
@@ -137,63 +133,8 @@ def _send(launch: Launch, referral: Referral, receiver: Receiver) -> tuple[dict[
         service_request_id=outcome.service_request_id, namespace=svc.settings.namespace, records=records,
     )  # fmt: skip
     ReferralLedger(svc.store).mark_sent(referral.id, outcome.service_request_id, utcnow(), delivery)
-    if outcome.resource is not None:
-        receipts().keep(launch.id, referral.id, outcome.resource)
     logger.info("referral.created id=%s", referral.id)
     return None
-
-
-@bp.get("/referrals/<referral_id>")
-def confirmation(referral_id: str) -> str:
-    """Show what the EHR now holds for this referral, read back by our identifier."""
-    svc, launch = services(), _launch()
-    status_id = ReferralLedger(svc.store).status(referral_id, launch.id).id
-    if "confirm" not in capabilities(launch):
-        return render_template("confirmation.html", referral_id=status_id, service_request=None,
-                               unconfirmed=BY_NAME["confirm"].missing)
-    service_request = receipts().take(launch.id, status_id) or _read_back(launch, status_id)
-    return render_template(
-        "confirmation.html",
-        referral_id=status_id,
-        service_request=service_request,
-        questions=questions_from_service_request(service_request) if service_request else (),
-        details=_details(service_request) if service_request else {},
-        scope_statement=SCOPE_STATEMENT,
-    )
-
-
-def read_back(referral_id: str) -> tuple[Launch, str, dict[str, Any] | None]:
-    """This launch's referral, read back from the EHR by our identifier (None while not there yet)."""
-    svc, launch = services(), _launch()
-    status_id = ReferralLedger(svc.store).status(referral_id, launch.id).id
-    return launch, status_id, _read_back(launch, status_id)
-
-
-def _read_back(launch: Launch, referral_id: str) -> dict[str, Any] | None:
-    """The ServiceRequest the EHR holds under our identifier, if any."""
-    identifier = identifier_search_from_referral_id(referral_id, services().settings.namespace)
-    bundle = _client(launch).search(  # patient= keeps the search inside patient/ scopes
-        "ServiceRequest", {"identifier": identifier, "patient": launch.patient or ""}
-    )
-    found = [r for r in resources_from_bundle(bundle) if r.get("resourceType") == "ServiceRequest"]
-    return found[0] if found else None
-
-
-def _details(resource: dict[str, Any]) -> dict[str, Any]:
-    """The parts of the ServiceRequest the confirmation lists."""
-    order_detail = resource.get("orderDetail") or []
-    period = resource.get("occurrencePeriod") or {}
-    return {
-        "id": resource.get("id"),
-        "status": resource.get("status"),
-        "patient": (resource.get("subject") or {}).get("display"),
-        "physician": ((resource.get("performer") or [{}])[0]).get("display"),
-        "visit_type": order_detail[1].get("text") if len(order_detail) > 1 else None,
-        "window": " to ".join(filter(None, (period.get("start"), period.get("end")))),
-        "claim": ((resource.get("insurance") or [{}])[0]).get("display"),
-        "reasons": [r.get("display") for r in resource.get("reasonReference") or []],
-        "records": [r.get("display") for r in resource.get("supportingInfo") or []],
-    }
 
 
 def _launch() -> Launch:
@@ -241,10 +182,11 @@ def _chart(launch: Launch) -> Chart:
 
 def _render(
     launch: Launch, chart: Chart, form: ComposeForm, errors: dict[str, str] | None = None,
-    focus: str = "",
+    focus: str = "", suggested: bool = False,
 ) -> str:
     today = utcnow().date()
-    earlier = earlier_referrals(services().store, launch.iss, chart.patient.reference,
+    svc = services()
+    earlier = earlier_referrals(svc.store, svc.settings.namespace, launch.iss, chart.patient.reference,
                                 launch.fhir_user or "", utcnow())
     return render_template(
         "compose.html",
@@ -268,5 +210,6 @@ def _render(
         ime_difference=IME_DIFFERENCE,
         default_due=default_due_date(today, None).isoformat(),
         today=today.isoformat(),
+        suggested=suggested,
         **page_fields(chart, form, request.form, today, earlier),
     )

@@ -1,8 +1,9 @@
 """The referral letter and the injured worker's handout: print views and PDFs.
 
-Each route is limited to the launch that created the referral, exactly as the confirmation
-page is: the ledger row must belong to this launch, and the ServiceRequest is read back from
-the EHR by our identifier and the launch's patient.
+Built from the transaction Bundle the outbox keeps for the referral (its ServiceRequest, Coverage,
+Patient and reasons) and the two clinics' contacts kept beside it, so they open from any of the
+sending ATP's launches, whatever the launch's patient, and for no one else (docs/delivery.md,
+"Who sees a referral").
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from datetime import datetime
 from flask import Blueprint, Response, render_template, request
 
 from fhir_mappings.handout import LANGUAGES, Handout, Language, handout_from_letter, long_date
-from fhir_mappings.letter import Letter, LetterContext, letter_from_service_request
+from fhir_mappings.letter import Letter, letter_from_transaction
+from fhir_mappings.referral_number import referral_number_from_id
 from smart_app.errors import ReferralInvalid, ReferralNotFound
 from smart_app.referrals.documents import handout_pdf, letter_pdf, letter_rows, return_instructions
-from smart_app.store import Launch
-from smart_app.web.compose import kept_chart, read_back
-from smart_app.web.guard import protect
+from smart_app.referrals.routing import contacts_from_summary
+from smart_app.web.guard import current_launch, protect
+from smart_app.web.referrals import tracking
 from smart_app.web.times import local
 
 logger = logging.getLogger(__name__)
@@ -39,7 +41,8 @@ def letter_download(referral_id: str) -> Response:
     """The letter as a PDF."""
     known_id, letter = _letter(referral_id)
     logger.info("referral.letter id=%s", known_id)
-    return _pdf(letter_pdf(letter, _date(letter)), f"referral-letter-{known_id}.pdf")
+    filename = f"referral-letter-{referral_number_from_id(known_id)}.pdf"
+    return _pdf(letter_pdf(letter, _date(letter)), filename)
 
 
 @bp.get("/referrals/<referral_id>/handout")
@@ -54,17 +57,19 @@ def handout_download(referral_id: str) -> Response:
     """The worker's handout as a PDF."""
     known_id, handout = _handout(referral_id)
     logger.info("referral.handout id=%s lang=%s", known_id, handout.language)
-    return _pdf(handout_pdf(handout), f"second-opinion-{handout.language}-{known_id}.pdf")
+    number = referral_number_from_id(known_id)
+    return _pdf(handout_pdf(handout), f"second-opinion-{handout.language}-{number}.pdf")
 
 
 def _letter(referral_id: str) -> tuple[str, Letter]:
-    """This launch's referral id and the letter from its ServiceRequest, read back from the EHR."""
-    launch, known_id, service_request = read_back(referral_id)
-    if service_request is None:
-        raise ReferralNotFound(
-            "This referral is not in the EHR yet.", "Reload the page in a moment."
-        )
-    return known_id, letter_from_service_request(service_request, context=_context(launch))
+    """The referral id and its letter, if it is one of this ATP's referrals: from the Bundle the outbox
+    keeps and the two clinics' contacts kept beside it, whatever the launch's patient."""
+    launch = current_launch()
+    bundle, summary = tracking().payload(referral_id, launch.fhir_user or "", launch.iss)
+    letter = letter_from_transaction(bundle, *contacts_from_summary(summary))
+    if letter is None:
+        raise ReferralNotFound("This referral has no letter.", "Open the referral's page instead.")
+    return referral_id, letter
 
 
 def _handout(referral_id: str) -> tuple[str, Handout]:
@@ -75,15 +80,6 @@ def _handout(referral_id: str) -> tuple[str, Handout]:
         raise ReferralInvalid("The handout exists in English (en) and Spanish (es) only.")
     known_id, letter = _letter(referral_id)
     return known_id, handout_from_letter(letter, language)
-
-
-def _context(launch: Launch) -> LetterContext:
-    """What the chart this launch read adds (birth date, claim, contacts), if it is still loaded."""
-    chart = kept_chart(launch)
-    if chart is None:
-        return LetterContext()
-    return LetterContext(patient=chart.patient, coverage=chart.coverage, requester=chart.requester,
-                         conditions=chart.conditions, physicians=chart.physicians)
 
 
 def _date(letter: Letter) -> str | None:

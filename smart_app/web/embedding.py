@@ -28,7 +28,7 @@ from smart_app.web.guard import current_launch, protect
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("embedding", __name__)
-protect(bp)
+protect(bp, roles=("atp", "physician"))  # the EHR's style serves both roles
 
 MAX_STYLE_BYTES = 16 * 1024
 STYLE_CACHE_SECONDS = 3600

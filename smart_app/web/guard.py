@@ -46,11 +46,23 @@ class LaunchEnded(LaunchRequired):
         self.draft = draft
 
 
-def protect(bp: Blueprint) -> None:
-    """Put ``bp``'s views under the launch key and load ``g.launch`` before each of them."""
+ROLE_PAGES = {
+    "atp": "These pages are for the treating physician who sends the referral.",
+    "physician": "These pages are for the second-opinion physician who answers the referral.",
+}
+
+
+class WrongRole(LaunchRequired):
+    """The launch is for the other role (an ATP on the answering pages, or the reverse)."""
+
+    status, code, title = 403, "forbidden", "This page is for someone else"
+
+
+def protect(bp: Blueprint, roles: tuple[str, ...] = ("atp",)) -> None:
+    """Put ``bp``'s views under the launch key and load ``g.launch`` (of one of ``roles``) before each."""
     bp.url_value_preprocessor(_take_key)
     bp.url_defaults(_give_key)
-    bp.before_request(_load_launch)
+    bp.before_request(lambda: _load_launch(roles))
 
 
 def current_launch() -> Launch:
@@ -68,7 +80,7 @@ def _give_key(endpoint: str, values: dict[str, Any]) -> None:
         values["launch_key"] = g.launch_key
 
 
-def _load_launch() -> None:
+def _load_launch(roles: tuple[str, ...]) -> None:
     key = g.get("launch_key")
     if not isinstance(key, str) or not LAUNCH_KEY.fullmatch(key):
         raise LaunchRequired(
@@ -76,6 +88,8 @@ def _load_launch() -> None:
             "Open the patient's chart in your EHR and launch Second Opinion from there.",
         )
     launch = services().launches.active(key, request.cookies, utcnow())
+    if launch.role not in roles:
+        raise WrongRole(ROLE_PAGES[roles[0]], "Launch Second Opinion from your own EHR for your part.")
     g.launch = _fresh(launch, utcnow())
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 
 from flask import Blueprint, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from smart_app.capabilities import ESSENTIAL, granted_capabilities, missing_notices
-from smart_app.config import Registration, Settings
+from smart_app.capabilities import ESSENTIAL, PHYSICIAN_ESSENTIAL, granted_capabilities, missing_notices
+from smart_app.config import Registration, Role, Settings
 from smart_app.errors import LaunchError
 from smart_app.launches import PendingLaunch, cookie_name
 from smart_app.services import services, utcnow
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("launch", __name__)
 
 MAX_PARAM = 2048
+TASK_REFERENCE = re.compile(r"Task/[A-Za-z0-9\-.]{1,64}")
 AGAIN = "Launch Second Opinion again from the patient's chart."
 DENIED = {
     "access_denied": "You, or the EHR, did not allow Second Opinion to open this chart.",
@@ -66,10 +68,15 @@ def standalone_launch(key: str) -> Response:
 def requested_scope(
     registration: Registration, config: SmartConfiguration, standalone: bool
 ) -> str:
-    """Registered scopes in the EHR's syntax, plus the refresh scope (scopes-and-launch-context.html)."""
+    """Registered scopes in the EHR's syntax, plus the refresh scope (scopes-and-launch-context.html).
+
+    A standalone launch asks the EHR to pick a patient (``launch/patient``), except at an EHR where
+    only the answering physician launches: their worklist spans patients, so no patient is asked for.
+    """
     scopes = registration.scopes.split()
     if standalone:
-        scopes = ["launch/patient" if s == "launch" else s for s in scopes]
+        patient = [] if registration.roles == ("physician",) else ["launch/patient"]
+        scopes = [p for s in scopes for p in (patient if s == "launch" else [s])]
     if registration.refresh and registration.refresh not in scopes:
         scopes.append(registration.refresh)
     return scopes_for_style(" ".join(scopes), style_for(config.capabilities, registration.scope_style))
@@ -135,25 +142,59 @@ def callback() -> Response:
         svc.http, config.token_endpoint, client_credentials(registration), code=code,
         redirect_uri=svc.settings.redirect_uri, code_verifier=pending.code_verifier, now=now,
     )
-    token = check_granted(token, registration)
-    fhir_user = verified_practitioner(token, config, registration, pending)
-    binding = svc.launches.activate(pending, token, fhir_user, now)
-    logger.info("launch.completed registration=%s launch=%s", registration.key, binding.key)
-    file_awaiting(pending.iss, fhir_user, token.patient, token.access_token)  # opinions back since
-    response = redirect(url_for("compose.compose_page", launch_key=binding.key), 303)
+    return _signed_in(pending, registration, config, token)
+
+
+def _signed_in(
+    pending: PendingLaunch, registration: Registration, config: SmartConfiguration, token: TokenResponse
+) -> Response:
+    """Check the grant and the user, activate the launch, and open the role's first page."""
+    svc = services()
+    role = launch_role(registration, token)
+    token = check_granted(token, registration, role)
+    fhir_user = verified_practitioner(token, config, registration, pending, role)
+    binding = svc.launches.activate(pending, token, fhir_user, utcnow(), role)
+    logger.info("launch.completed registration=%s launch=%s role=%s", registration.key, binding.key, role)
+    if role == "physician":
+        target = url_for("answering.landing", launch_key=binding.key, task=_task_in_context(token))
+    else:
+        file_awaiting(pending.iss, fhir_user, token.patient, token.access_token)  # opinions back since
+        target = url_for("compose.compose_page", launch_key=binding.key)
+    response = redirect(target, 303)
     set_launch_cookie(response, svc.settings, binding.key, binding.cookie, svc.settings.session_ttl_seconds)
     return response
 
 
-def check_granted(token: TokenResponse, registration: Registration) -> TokenResponse:
+def launch_role(registration: Registration, token: TokenResponse) -> Role:
+    """Who this launch is for: the registration says who launches from this EHR; where both may,
+    a launch with a patient in context is the ATP's and one without is the answering physician's."""
+    if registration.roles == ("physician",):
+        return "physician"
+    if "physician" in registration.roles and not token.patient:
+        return "physician"
+    return "atp"
+
+
+def _task_in_context(token: TokenResponse) -> str | None:
+    """The Task id when the EHR launched on one referral Task (SMART 2.2 ``fhirContext``)."""
+    context = token.context.get("fhirContext")
+    for item in context if isinstance(context, list) else []:
+        reference = item.get("reference") if isinstance(item, dict) else None
+        if isinstance(reference, str) and TASK_REFERENCE.fullmatch(reference):
+            return reference.removeprefix("Task/")
+    return None
+
+
+def check_granted(token: TokenResponse, registration: Registration, role: Role = "atp") -> TokenResponse:
     """The token with its granted scope (none = as requested, RFC 6749 §5.1); essentials or refuse."""
     if not token.scope:
         token = dataclasses.replace(token, scope=registration.scopes)
-    granted = granted_capabilities(token.scope)
-    missing = missing_notices(granted, ESSENTIAL)
+    granted = granted_capabilities(token.scope, role)
+    essential = PHYSICIAN_ESSENTIAL if role == "physician" else ESSENTIAL
+    missing = missing_notices(granted, essential)
     if missing:
         logger.info("launch.scope_refused registration=%s missing=%s", registration.key,
-                    ",".join(n for n in ESSENTIAL if n not in granted))
+                    ",".join(n for n in essential if n not in granted))
         raise LaunchError(" ".join(missing) + " Second Opinion cannot work without it.",
                           "Ask your EHR administrator to grant it, then launch again.")
     logger.info("launch.granted registration=%s capabilities=%s", registration.key, ",".join(sorted(granted)))
@@ -171,11 +212,12 @@ def _check_response_issuer(config: SmartConfiguration, registration: Registratio
 
 
 def verified_practitioner(
-    token: TokenResponse, config: SmartConfiguration, registration: Registration, pending: PendingLaunch
+    token: TokenResponse, config: SmartConfiguration, registration: Registration, pending: PendingLaunch,
+    role: Role = "atp",
 ) -> str:
     """The verified fhirUser: a Practitioner or PractitionerRole on the launch's FHIR server."""
     svc = services()
-    if not token.patient:
+    if role == "atp" and not token.patient:
         raise LaunchError(
             "The EHR did not say which patient's chart this is.",
             "Open a patient's chart in your EHR and launch Second Opinion from there.",
@@ -188,14 +230,16 @@ def verified_practitioner(
     identity = identity_from_id_token(
         token.id_token, svc.key_sets.key_set(config.jwks_uri), issuer=config.issuer or registration.iss,
         client_id=registration.client_id, nonce=pending.nonce, now=utcnow().timestamp(),
+        nonce_required=registration.id_token_nonce == "required",
     )
     try:
         return f"{registration.iss}/{practitioner_reference(identity.fhir_user, registration.iss)}"
     except UserNotSupported as refused:
         logger.info("launch.user_refused registration=%s", registration.key)
+        who = "second-opinion physician" if role == "physician" else "treating practitioner"
         raise LaunchError(
-            "Second Opinion is for the treating practitioner, and the EHR did not sign you in as one.",
-            "Ask a treating practitioner to launch it, or tell your administrator.",
+            f"Second Opinion is for the {who}, and the EHR did not sign you in as one.",
+            f"Ask the {who} to launch it, or tell your administrator.",
         ) from refused
 
 

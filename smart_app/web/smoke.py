@@ -9,7 +9,6 @@ report: granted scopes, capabilities and counts, never names or ids
 
 from __future__ import annotations
 
-import hmac
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -19,9 +18,10 @@ import click
 from smart_app.capabilities import CAPABILITIES, granted_capabilities
 from smart_app.chart.fhir_client import FhirClient
 from smart_app.chart.reader import SKIPPABLE, Chart, load_chart
+from smart_app.commands import with_app
 from smart_app.config import Registration
 from smart_app.errors import SmartAppError
-from smart_app.launches import PendingLaunch
+from smart_app.launches import PendingLaunch, tokens_equal
 from smart_app.services import services, utcnow
 from smart_app.smart.authorize import authorization_request
 from smart_app.smart.errors import SmartError
@@ -36,6 +36,7 @@ DONE_PAGE = b"Second Opinion smoke check: the sign-in answer arrived. You can cl
 @click.command("smoke")
 @click.argument("name")
 @click.option("--wait", default=300, show_default=True, help="Seconds to wait for the sign-in.")
+@with_app
 def smoke_command(name: str, wait: int) -> None:
     """Launch against registration NAME (its file's stem) and print a PHI-free report."""
     registration = _registration(name)
@@ -72,7 +73,7 @@ def _run(registration: Registration, host: str, port: int, path: str, wait: int)
         answer = listener.wait(wait)
     if answer.get("error"):
         raise click.ClickException(f"the EHR answered error={answer['error'][:60]}")
-    if not hmac.compare_digest(answer.get("state", ""), auth.state) or not answer.get("code"):
+    if not tokens_equal(auth.state, answer.get("state", "")) or not answer.get("code"):
         raise click.ClickException("the callback did not carry this launch's state and a code")
     token = exchange_code(svc.http, config.token_endpoint, client_credentials(registration),
                           code=answer["code"], redirect_uri=svc.settings.redirect_uri,

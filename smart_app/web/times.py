@@ -33,6 +33,18 @@ def time_element(moment: datetime, seconds: bool = False) -> Markup:
     return Markup(f'<time datetime="{escape(machine)}">{escape(local_text(moment, seconds))}</time>')
 
 
+def fhir_time_element(value: str | None) -> Markup | str:
+    """A FHIR dateTime with its offset shown as ``time_element``; anything else as sent."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return time_element(moment) if moment.tzinfo else value
+
+
 def register_time_filters(app: Flask) -> None:
-    """``{{ moment|local_time }}`` and ``{{ moment|local_time(seconds=True) }}`` in templates."""
+    """``{{ moment|local_time }}``, ``{{ moment|local_time(seconds=True) }}`` and ``{{ text|fhir_time }}``."""
     app.add_template_filter(time_element, "local_time")
+    app.add_template_filter(fhir_time_element, "fhir_time")

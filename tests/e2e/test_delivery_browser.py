@@ -58,23 +58,22 @@ def _clinic_answers(sandbox: Sandbox, ns: str, referral_id: str) -> None:
 def test_the_atp_reads_each_answer_under_its_question(
     page: Page, sandbox: Sandbox, flask_app: Flask, app_settings: Settings
 ) -> None:
-    _send(page, sandbox)
-    page.get_by_role("link", name="Follow its delivery and the answers").click()
-    referral_id = page.url.split("/referrals/")[1].split("/")[0]
+    _send(page, sandbox)  # the referral's one page, with the "Referral sent" notice
+    referral_id = page.url.split("/referrals/")[1].split("?")[0]
     worker = Worker(flask_app)
     worker.run()
     page.reload()
-    expect(page.locator(".state")).to_have_text("Requested")
+    expect(page.locator(".state")).to_have_text("Delivered to the receiving clinic")
     _clinic_answers(sandbox, app_settings.namespace, referral_id)
     worker.run()
     page.reload()
-    expect(page.locator(".state")).to_have_text("Completed")
+    expect(page.locator(".state")).to_have_text("Answered and filed")
     items = page.locator("ol.answers > li")
     expect(items).to_have_count(2)
     for index, (question, answer) in enumerate(zip(QUESTIONS, ANSWERS, strict=True)):
         expect(items.nth(index).locator(".question")).to_have_text(question)
         expect(items.nth(index).locator(".answer")).to_have_text(answer)
-    expect(page.get_by_text("Opinion filed to the chart")).to_be_visible()
+    expect(page.get_by_text("Opinion filed to the patient's chart")).to_be_visible()
     page.get_by_role("link", name="All your referrals").click()
     expect(page.get_by_role("heading", name="Your referrals")).to_be_visible()
     [filed] = search(

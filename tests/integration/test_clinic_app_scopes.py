@@ -1,4 +1,5 @@
-"""The app's SMART Backend Services client at the clinic can read the answer back (Task, letter)."""
+"""The app's SMART Backend Services client at the clinic's own authorization server: it can read
+the answer back (Task, letter); sekmet's own token endpoint serves the sandbox's admin alone."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from smart_app.smart.client_assertion import assertion_form
 from tests.clinic_referral import NS, deliver
 from tests.sandbox_server import Sandbox, free_port, start_sandbox
 
-CLIENT_ID = "second-opinion"  # the sandbox's SANDBOX_CLIENT_ID default
+CLIENT_ID = "second-opinion-backend"  # the sandbox's SANDBOX_BACKEND_CLIENT_ID default
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +47,9 @@ def keyed_sandbox(tmp_path_factory: pytest.TempPathFactory, jwks_url: str) -> It
         yield running
 
 
-def _app_token(sandbox: Sandbox, keys: KeyRing, scope: str) -> requests.Response:
-    token_url = f"{sandbox.clinic_fhir_base.removesuffix('/fhir')}/auth/token"
+def _app_token(sandbox: Sandbox, keys: KeyRing, scope: str, token_url: str = "") -> requests.Response:
+    config = requests.get(f"{sandbox.clinic_fhir_base}/.well-known/smart-configuration", timeout=10).json()
+    token_url = token_url or config["token_endpoint"]
     assert keys.current is not None
     form = assertion_form(keys.current, client_id=CLIENT_ID, token_url=token_url,
                           now=int(time.time()))
@@ -74,3 +76,18 @@ def test_the_app_can_search_tasks_and_read_the_letter(keyed_sandbox: Sandbox, ke
     assert [e["resource"]["id"] for e in found.json()["entry"]] == [delivered.task_id]
     read = app.get(f"{base}/DocumentReference/{letter['id']}", timeout=10)
     assert read.status_code == 200 and read.json()["id"] == letter["id"]
+
+
+def test_the_token_holds_only_what_is_allowed(keyed_sandbox: Sandbox, keys: KeyRing) -> None:
+    token = _app_token(keyed_sandbox, keys, "system/Task.rs system/Patient.rs system/Provenance.c")
+    assert token.status_code == 200, token.text
+    assert token.json()["scope"] == "system/Task.rs system/Provenance.c"  # no Patient read at the clinic
+    assert token.json()["expires_in"] <= 300
+    none_allowed = _app_token(keyed_sandbox, keys, "system/Patient.rs")
+    assert (none_allowed.status_code, none_allowed.json()["error"]) == (400, "invalid_scope")
+
+
+def test_sekmets_own_token_endpoint_no_longer_knows_the_app(keyed_sandbox: Sandbox, keys: KeyRing) -> None:
+    sekmet = f"{keyed_sandbox.clinic_fhir_base.removesuffix('/fhir')}/auth/token"
+    refused = _app_token(keyed_sandbox, keys, "system/Task.rs", token_url=sekmet)
+    assert (refused.status_code, refused.json()["error"]) == (401, "invalid_client")

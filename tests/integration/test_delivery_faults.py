@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 import requests
+from joserfc.jwk import ECKey
 
 from fhir_mappings.domain import Clinic, Referral
 from smart_app.errors import ReferralInvalid
 from smart_app.http_pool import HttpPool
-from smart_app.keys import KeyRing
+from smart_app.keys import KeyRing, signing_key_from_pem
 from smart_app.referrals.delivery import Deliverer
 from smart_app.referrals.outbox import DEFAULT_PACING, Outbox, Pacing, enqueue
 from smart_app.referrals.receivers import Receiver
@@ -33,8 +34,13 @@ pytestmark = pytest.mark.usefixtures("live_app")  # the clinic fetches the app's
 
 NS = "https://so.example.org/fhir"
 ISS = "https://ehr.example.org/fhir"
-CLIENT_ID = "second-opinion"
+CLIENT_ID = "second-opinion-backend"  # the app's Backend Services client at the sandbox clinic
 SCOPES = "system/*.c system/Task.rs system/DocumentReference.rs"
+
+
+def generate_key_file_bytes() -> bytes:
+    """A fresh P-384 private key the app does not publish."""
+    return bytes(ECKey.generate_key("P-384", private=True).as_pem(private=True))
 
 
 def origin(url: str) -> str:
@@ -218,20 +224,40 @@ def test_a_refused_request_is_a_dead_letter_until_try_again(
     assert row(store, referral.id).state == "sent"
 
 
-def test_a_rejected_assertion_is_a_dead_letter_in_plain_words(
+def test_a_rejected_assertion_is_retried_for_a_while_then_a_dead_letter_in_plain_words(
     sandbox: Sandbox, store: Store, keys: KeyRing
 ) -> None:
     target, clock = receiver(sandbox.clinic_fhir_base, client_id="not-registered-here"), Clock()
     referral = a_referral(target.base_url)
     queue(store, referral, target, clock())
-    assert deliverer(store, keys, target, clock).run_once() == 1
+    worker = deliverer(store, keys, target, clock, pacing=replace(DEFAULT_PACING, token_refusal_window=600))
+    reason = ("Signing in to the receiving clinic failed: "
+              "The server did not accept Second Opinion's credentials (its signed key).")  # fmt: skip
+    assert worker.run_once() == 1
+    waiting = row(store, referral.id)
+    assert (waiting.state, waiting.last_error) == ("pending", reason) and waiting.token_refused_at
+    clock.jump(300)
+    assert worker.run_once() == 1 and row(store, referral.id).state == "pending"  # still within the window
+    clock.jump(301)
+    assert worker.run_once() == 1
     dead = row(store, referral.id)
-    assert dead.state == "dead"
-    assert dead.last_error == (
-        "Signing in to the receiving clinic failed: "
-        "The server did not accept Second Opinion's credentials (its signed key)."
-    )
+    assert (dead.state, dead.last_error) == ("dead", reason)
     assert at_clinic(sandbox, "Task", f"{NS}/sid/referral", referral.id) == []
+
+
+def test_a_passing_token_refusal_is_not_a_dead_letter(sandbox: Sandbox, store: Store, keys: KeyRing) -> None:
+    """As when the app's JWKS was briefly unreachable: the clinic refuses a key it cannot check, then not."""
+    unpublished = KeyRing([signing_key_from_pem(generate_key_file_bytes(), "test")])
+    target, clock = receiver(sandbox.clinic_fhir_base), Clock()
+    referral = a_referral(target.base_url)
+    queue(store, referral, target, clock())
+    assert deliverer(store, unpublished, target, clock).run_once() == 1  # refused: a key it cannot check
+    refused = row(store, referral.id)
+    assert refused.state == "pending" and refused.token_refused_at and refused.last_error
+    clock.jump(700)  # the backoff wait; the JWKS publishes the key again
+    assert deliverer(store, keys, target, clock).run_once() == 1
+    delivered = row(store, referral.id)
+    assert (delivered.state, delivered.token_refused_at, delivered.last_error) == ("sent", None, None)
 
 
 def test_the_clinic_refuses_a_replayed_jti(sandbox: Sandbox, keys: KeyRing) -> None:
@@ -246,7 +272,8 @@ def test_the_clinic_refuses_a_replayed_jti(sandbox: Sandbox, keys: KeyRing) -> N
     first = requests.post(token_url, data=form, timeout=10)
     replayed = requests.post(token_url, data=form, timeout=10)
     assert first.status_code == 200 and first.json()["access_token"]
-    assert (replayed.status_code, replayed.json()["error"]) == (401, "invalid_client")
+    # RFC 6749 §5.2: 401 is required only when the client authenticated in the Authorization header
+    assert replayed.status_code in (400, 401) and replayed.json()["error"] == "invalid_client"
 
 
 def test_an_unregistered_endpoint_is_refused_and_never_contacted(keys: KeyRing) -> None:
@@ -284,14 +311,14 @@ def test_backend_tokens_are_reused_until_shortly_before_they_expire(sandbox: San
     http = HttpPool(5.0)
     session = http.for_url(sandbox.clinic_fhir_base)
     session.hooks["response"].append(
-        lambda r, *a, **k: issued.append(r.url) if "/auth/token" in r.url else None
+        lambda r, *a, **k: issued.append(r.url) if "/oauth/token" in r.url else None
     )
     tokens = BackendTokens(http.for_url, 5.0, clock=lambda: now[0])
     assert keys.current is not None
     client = BackendClient(sandbox.clinic_fhir_base, CLIENT_ID, "system/Task.rs", keys.current)
     first = tokens.token(client)
     assert tokens.token(client) == first and len(issued) == 1
-    now[0] += 3600 - 61
+    now[0] += 300 - 61
     assert tokens.token(client) == first and len(issued) == 1
-    now[0] += 2  # sekmet's tokens live an hour; renewed 60 s before they expire
+    now[0] += 2  # the clinic's tokens live five minutes; renewed 60 s before they expire
     assert tokens.token(client) != first and len(issued) == 2

@@ -104,16 +104,18 @@ def test_the_whole_loop(sandbox: Sandbox, flask_app: Flask, app_settings: Settin
     assert filed["content"][0]["attachment"]["title"] == "Second opinion letter"
     assert order["status"] == "completed"
 
-    page = browser.get(f"{app}/referrals/{referral_id}/status", timeout=30)
-    assert page.status_code == 200 and "Completed" in page.text
+    page = browser.get(f"{app}/referrals/{referral_id}/status", timeout=30)  # the old address redirects
+    assert page.status_code == 200 and page.url.endswith(f"/referrals/{referral_id}")
+    assert "Answered and filed" in page.text
     for question, answer_text in zip(QUESTIONS, ANSWERS, strict=True):
         assert page.text.index(question) < page.text.index(answer_text)  # each answer under its question
     assert QUESTIONS[1] not in page.text[: page.text.index(ANSWERS[0])]
-    for step in ("Received", "Accepted", "In Progress", "Completed"):
-        assert f"The clinic set the status to {step}" in page.text
-    assert "Opinion filed to the chart" in page.text and "The opinion is filed in the patient" in page.text
+    for step in ("opened the referral", "accepted the referral", "started the opinion", "signed the opinion"):
+        assert f"The physician {step}" in page.text
+    assert "Opinion filed to the patient&#39;s chart" in page.text
+    assert "filed in the patient&#39;s chart" in page.text
     listing = browser.get(f"{app}/referrals", timeout=30)
-    assert referral_id in listing.text and "Completed" in listing.text
+    assert referral_id in listing.text and "Answered and filed" in listing.text
 
 
 def test_without_a_backend_client_the_next_launch_files_the_opinion(
@@ -136,7 +138,7 @@ def test_without_a_backend_client_the_next_launch_files_the_opinion(
     [order] = search(ehr, sandbox.fhir_base, "ServiceRequest", f"{ns}/sid/referral", referral_id)
     assert order["status"] == "completed"
     app = compose.url.rsplit("/compose", 1)[0]
-    assert "The opinion is filed in the patient" in browser.get(f"{app}/referrals/{referral_id}/status").text
+    assert "filed in the patient&#39;s chart" in browser.get(f"{app}/referrals/{referral_id}").text
 
 
 def test_a_rejection_shows_its_reason_and_revokes_the_order(
@@ -149,8 +151,8 @@ def test_a_rejection_shows_its_reason_and_revokes_the_order(
     [task] = search(clinic, clinic_base, "Task", f"{ns}/sid/referral", referral_id)
     clinic_sets(clinic, clinic_base, task, status="rejected", statusReason={"text": "Outside my scope"})
     worker.run()
-    page = browser.get(f"{app}/referrals/{referral_id}/status", timeout=30)
-    assert "Rejected" in page.text and "Outside my scope" in page.text
+    page = browser.get(f"{app}/referrals/{referral_id}", timeout=30)
+    assert "Declined by the physician" in page.text and "Outside my scope" in page.text
     [order] = search(
         sandbox.admin_session(), sandbox.fhir_base, "ServiceRequest", f"{ns}/sid/referral", referral_id
     )
@@ -162,9 +164,9 @@ def test_another_physician_cannot_see_the_referral(sandbox: Sandbox, flask_app: 
     other, page = launch_from_ehr(sandbox, practitioner="atp-2")
     assert page.status_code == 200
     own = page.url.rsplit("/compose", 1)[0]  # the other ATP's own launch prefix
-    assert other.get(f"{own}/referrals/{referral_id}/status", timeout=30).status_code == 404
+    assert other.get(f"{own}/referrals/{referral_id}", timeout=30).status_code == 404
     assert referral_id not in other.get(f"{own}/referrals", timeout=30).text
-    assert other.get(f"{app}/referrals/{referral_id}/status", timeout=30).status_code == 401
+    assert other.get(f"{app}/referrals/{referral_id}", timeout=30).status_code == 401
 
 
 def test_a_dead_letter_shows_its_reason_and_try_again_needs_the_csrf_token(
@@ -176,7 +178,7 @@ def test_a_dead_letter_shows_its_reason_and_try_again_needs_the_csrf_token(
             row = db.get(DeliveryRecord, referral_id)
             assert row is not None
             row.state, row.last_error = "dead", "The receiving clinic refused the referral (HTTP 422)."
-    page = browser.get(f"{app}/referrals/{referral_id}/status", timeout=30)
+    page = browser.get(f"{app}/referrals/{referral_id}", timeout=30)
     assert "The receiving clinic refused the referral (HTTP 422)." in page.text and "Try again" in page.text
     retry = f"{app}/referrals/{referral_id}/retry"
     assert browser.post(retry, data={"csrf_token": "forged"}, timeout=30).status_code == 400

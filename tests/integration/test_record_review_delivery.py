@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import html
-import re
 import uuid
 from typing import Any
 
@@ -16,7 +15,7 @@ from flask import Flask
 from smart_app.config import Settings
 from smart_app.services import services
 from smart_app.store import DeliveryRecord
-from tests.clinic_referral import inbox_url
+from tests.clinic_ehr import bearer, physician_token
 from tests.integration.test_delivery_loop import Worker, search
 from tests.pages import form_fields, launch_from_ehr, referral_form
 from tests.sandbox_server import Sandbox
@@ -50,7 +49,7 @@ def _redeliver(flask_app: Flask, referral_id: str) -> None:
 
 
 def test_a_record_review_delivers_the_records_themselves(
-    sandbox: Sandbox, flask_app: Flask, app_settings: Settings
+    sandbox: Sandbox, flask_app: Flask, app_settings: Settings, app_url: str
 ) -> None:
     ns, iss, clinic_base = app_settings.namespace, sandbox.fhir_base, sandbox.clinic_fhir_base
     browser, page = launch_from_ehr(sandbox)
@@ -76,7 +75,7 @@ def test_a_record_review_delivers_the_records_themselves(
     assert base64.b64decode(pdf["data"]) == base64.b64decode(ehr_pdf["data"])
     assert base64.b64decode(pdf["data"]).startswith(b"%PDF-1.4") and "url" not in pdf
     [task] = search(clinic, clinic_base, "Task", f"{ns}/sid/referral", referral_id)
-    _the_physician_can_open_them(sandbox, task["id"], pdf)
+    _the_physician_can_open_them(sandbox, app_url, task, [note, report])
 
     _redeliver(flask_app, referral_id)
     worker.run()
@@ -87,16 +86,17 @@ def test_a_record_review_delivers_the_records_themselves(
     assert len(search(clinic, clinic_base, "Task", f"{ns}/sid/referral", referral_id)) == 1
 
 
-def _the_physician_can_open_them(sandbox: Sandbox, task_id: str, pdf: dict[str, Any]) -> None:
-    """The clinic's inbox lists both records and serves the PDF the app fetched from the EHR."""
-    page = requests.get(f"{inbox_url(sandbox)}/tasks/{task_id}", timeout=30)
-    text = html.unescape(page.text)
-    assert "Office visit note" in text and "MRI of the lower back" in text
-    link = re.search(r'<a href="([^"]*)">Imaging report \(PDF\)</a>', text)
-    assert link is not None
-    served = requests.get(f"{inbox_url(sandbox).removesuffix('/inbox')}{link[1]}", timeout=30)
-    assert served.headers["Content-Type"] == "application/pdf"
-    assert served.content == base64.b64decode(pdf["data"])
+def _the_physician_can_open_them(
+    sandbox: Sandbox, app_url: str, task: dict[str, Any], records: list[dict[str, Any]]
+) -> None:
+    """The Task's owner, launched from the clinic's EHR, reads both records with their files."""
+    owner = task["owner"]["reference"].removeprefix("PractitionerRole/")
+    token = physician_token(sandbox, app_url, practitioner=owner, task=task["id"])
+    for record in records:
+        response = requests.get(f"{sandbox.clinic_fhir_base}/{record['resourceType']}/{record['id']}",
+                                headers=bearer(token), timeout=30)  # fmt: skip
+        assert response.status_code == 200, response.text
+        assert response.json() == record
 
 
 def _put(session: requests.Session, base: str, resource: dict[str, Any]) -> None:

@@ -25,7 +25,8 @@ def sent(sandbox: Sandbox) -> Iterator[tuple[requests.Session, str]]:
     data = referral_form(page.text, question=QUESTIONS)
     confirmation = browser.post(page.url.replace("/compose", "/referrals"), data=data, timeout=30)
     assert confirmation.status_code == 200 and "Referral sent" in confirmation.text
-    yield browser, confirmation.url
+    assert confirmation.url.endswith("?sent=1")  # the referral's page, with its "Referral sent" notice
+    yield browser, confirmation.url.removesuffix("?sent=1")
 
 
 def _pdf_text(response: requests.Response) -> str:
@@ -89,11 +90,26 @@ def test_an_unknown_language_is_refused_in_plain_words(sent: tuple[requests.Sess
     assert page.status_code == 422 and "English (en) and Spanish (es)" in page.text
 
 
-def test_another_launch_cannot_open_them(sandbox: Sandbox, sent: tuple[requests.Session, str]) -> None:
+def test_the_same_atp_opens_them_from_a_launch_for_another_patient(
+    sandbox: Sandbox, sent: tuple[requests.Session, str]
+) -> None:
+    """One rule for every referral page: the ATP's own sends, whatever the launch's patient."""
     _, url = sent
-    other, other_page = launch_from_ehr(sandbox)
+    own, page = launch_from_ehr(sandbox, patient="wc-2")
+    mine = url.replace(launch_key(url), launch_key(page.url))
+    for suffix in ("", "/letter", "/letter.pdf", "/handout?lang=en", "/handout.pdf?lang=es"):
+        assert own.get(f"{mine}{suffix}", timeout=30).status_code == 200, suffix
+    # everything the letter says comes from the outbox, none from this launch's chart (wc-2's)
+    letter = own.get(f"{mine}/letter", timeout=30).text
+    for expected in ("Dana Whitfield", "March 12, 1984", "303-555-0145", "1450 Larimer Street"):
+        assert expected in letter
+
+
+def test_another_atp_cannot_open_them(sandbox: Sandbox, sent: tuple[requests.Session, str]) -> None:
+    _, url = sent
+    other, other_page = launch_from_ehr(sandbox, practitioner="atp-2")
     own_key, other_key = launch_key(url), launch_key(other_page.url)
-    for suffix in ("/letter", "/letter.pdf", "/handout?lang=en", "/handout.pdf?lang=es"):
+    for suffix in ("", "/letter", "/letter.pdf", "/handout?lang=en", "/handout.pdf?lang=es", "/opinion"):
         # the other launch's own prefix with this referral id: not its referral
         answer = other.get(f"{url.replace(own_key, other_key)}{suffix}", timeout=30)
         assert answer.status_code == 404 and "Referral not found" in answer.text
@@ -111,8 +127,9 @@ def test_a_name_outside_latin1_keeps_every_letter_and_the_letter_says_how_to_rep
     data = referral_form(page.text, question=QUESTIONS, physician="PractitionerRole/so-1")
     sent = browser.post(page.url.replace("/compose", "/referrals"), data=data, timeout=30)
     assert sent.status_code == 200, sent.text
-    letter = _pdf_text(browser.get(f"{sent.url}/letter.pdf", timeout=30))
-    handout = _pdf_text(browser.get(f"{sent.url}/handout.pdf", params={"lang": "es"}, timeout=30))
+    url = sent.url.removesuffix("?sent=1")
+    letter = _pdf_text(browser.get(f"{url}/letter.pdf", timeout=30))
+    handout = _pdf_text(browser.get(f"{url}/handout.pdf", params={"lang": "es"}, timeout=30))
     assert "Patient: Thị Ngọc Ánh Nguyễn" in letter
     assert letter.count("?") == sum(question.count("?") for question in QUESTIONS)  # no letter became "?"
     for expected in ("Date of birth: May 9, 1986", "Date of injury: October 6, 2025",
@@ -121,6 +138,6 @@ def test_a_name_outside_latin1_keeps_every_letter_and_the_letter_says_how_to_rep
         assert expected in letter
     assert "Thị Ngọc Ánh Nguyễn" not in handout  # the worker's own name is not on her handout
     assert "Teléfono: 303-555-0152." in handout  # Dr. Chen's direct line
-    view = browser.get(f"{sent.url}/letter", timeout=30).text.replace("&#39;", "'")
+    view = browser.get(f"{url}/letter", timeout=30).text.replace("&#39;", "'")
     for expected in ("Date of birth", "May 9, 1986", "Date of injury", "303-555-0145"):
         assert expected in view

@@ -7,14 +7,19 @@ ROOT = Path(__file__).resolve().parents[2]
 ALLOWED_STDLIB = frozenset(
     {
         "__future__",
+        "base64",  # decoding an attachment's data to check its type: no I/O
+        "binascii",
         "collections",
         "collections.abc",
+        "copy",
         "dataclasses",
         "datetime",
         "enum",
         "functools",
+        "hashlib",  # deterministic digests (a record's version when the EHR gives none)
         "html",
         "itertools",
+        "json",  # canonical JSON for those digests: no files, no I/O
         "re",
         "typing",
         "unicodedata",

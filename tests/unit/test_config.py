@@ -27,6 +27,19 @@ def test_the_shipped_sandbox_registration_loads(monkeypatch: pytest.MonkeyPatch)
     )
 
 
+def test_the_shipped_clinic_registration_is_for_physicians(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SANDBOX_CLINIC_FHIR_BASE_URL", raising=False)
+    registrations = load_registrations(Path(__file__).parents[2] / "launch" / "registrations")
+    clinic = registrations["http://127.0.0.1:8002/fhir"]
+    assert (clinic.key, clinic.client_id, clinic.roles, clinic.refresh) == (
+        "sandbox-clinic",
+        "second-opinion",
+        ("physician",),
+        "online_access",
+    )
+    assert registrations["http://127.0.0.1:8001/fhir"].roles == ("atp",)  # the default
+
+
 def test_env_references_expand_with_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EHR_BASE", "https://ehr.example.org/fhir")
     monkeypatch.delenv("MISSING", raising=False)
@@ -59,6 +72,8 @@ def test_iss_is_normalised_and_keyed(tmp_path: Path) -> None:
             f'name = "x"\niss = "https://a/fhir"\nclient_id = "c"\nsecret = "inline"\n{SCOPES}',
             "secret",
         ),
+        (f'name = "x"\niss = "https://a/fhir"\nclient_id = "c"\nroles = []\n{SCOPES}', "roles"),
+        (f'name = "x"\niss = "https://a/fhir"\nclient_id = "c"\nroles = ["ime"]\n{SCOPES}', "roles"),
     ],
 )
 def test_bad_registrations_fail_fast(tmp_path: Path, body: str, message: str) -> None:

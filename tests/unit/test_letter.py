@@ -1,6 +1,6 @@
 """The referral letter and the worker's handout, built from the ServiceRequest we write."""
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -19,7 +19,15 @@ from fhir_mappings.domain import (
     Requester,
 )
 from fhir_mappings.handout import LANGUAGES, handout_from_letter, handout_from_service_request, long_date
-from fhir_mappings.letter import Contact, Letter, LetterContext, letter_from_service_request
+from fhir_mappings.letter import (
+    Contact,
+    Letter,
+    LetterContext,
+    contact_from_mapping,
+    letter_from_service_request,
+    receiver_from_physician,
+    sender_from_requester,
+)
 from fhir_mappings.service_request import service_request_from_referral
 
 NS = "https://so.example.org/fhir"
@@ -63,15 +71,14 @@ ATP_CLINIC = Clinic("Organization/org-atp", "Front Range Occupational Health",
                     fax="303-555-0141")
 SUMMIT = Clinic("Organization/org-summit", "Summit Occupational Health",
                 address="2201 East Colfax Avenue, Denver, CO 80206", phone="303-555-0150")
+ATP = Requester("Practitioner/atp-1", "Dr. Casey Atwood, MD", ATP_CLINIC, phone="303-555-0145",
+                fax="303-555-0141")
 CONTEXT = LetterContext(
-    patient=PatientSummary("Patient/wc-1", "Rosa Quintana", birth_date="1984-03-12"),
     coverage=COVERAGE,
-    requester=Requester("Practitioner/atp-1", "Dr. Casey Atwood, MD", ATP_CLINIC, phone="303-555-0145",
-                        fax="303-555-0141"),
-    conditions=(ConditionSummary("Condition/wc-1-cond-1", "Lumbar strain", onset="2025-11-03"),
-                ConditionSummary("Condition/wc-1-cond-2", "Sprain of right knee", onset="2025-12-01"),
-                ConditionSummary("Condition/other", "Not a reason", onset="2020-01-01")),
-    physicians=(replace(REFERRAL.physician, clinic=SUMMIT),),
+    birth_date="1984-03-12",
+    onsets=("2025-12-01", "2025-11-03T08:00:00-07:00"),
+    sender=sender_from_requester(ATP),
+    receiver=receiver_from_physician(replace(REFERRAL.physician, clinic=SUMMIT)),
 )
 WIDE = replace(REFERRAL, modality="in-person", window=("2026-12-01", "2026-12-31"),
                due_by=date(2027, 1, 15),
@@ -95,9 +102,9 @@ def test_a_bare_service_request_still_gives_a_letter() -> None:
     assert letter == Letter(None, None, None, None, None, None, None, None, SCOPE_STATEMENT, (), ())
 
 
-def test_the_chart_adds_birth_date_injury_contacts_window_records_and_due_date() -> None:
+def test_the_rest_of_the_referral_adds_birth_date_injury_contacts_window_records_and_due_date() -> None:
     letter = letter_from_service_request(WIDE_RESOURCE, context=CONTEXT)
-    assert (letter.birth_date, letter.injury_date) == ("1984-03-12", "2025-11-03")
+    assert (letter.birth_date, letter.injury_date) == ("1984-03-12", "2025-11-03")  # the earliest onset
     assert letter.due_by == "2027-01-15"
     assert letter.window == ("2026-12-01", "2026-12-31")
     assert letter.records == ("Office visit note", "MRI lumbar spine")
@@ -108,13 +115,20 @@ def test_the_chart_adds_birth_date_injury_contacts_window_records_and_due_date()
                                       "2201 East Colfax Avenue, Denver, CO 80206", "303-555-0150", None)
 
 
-def test_the_claims_date_of_injury_comes_first_and_another_patients_chart_adds_nothing() -> None:
+def test_the_claims_date_of_injury_comes_first_and_a_coverage_not_named_adds_nothing() -> None:
     dated = replace(CONTEXT, coverage=replace(COVERAGE, injury_date="2025-10-30"))
     assert letter_from_service_request(WIDE_RESOURCE, context=dated).injury_date == "2025-10-30"
-    stranger = LetterContext(patient=PatientSummary("Patient/other", "X", birth_date="1950-01-01"),
-                             requester=Requester("Practitioner/other", "Dr. Other", ATP_CLINIC))
-    letter = letter_from_service_request(WIDE_RESOURCE, context=stranger)
-    assert (letter.birth_date, letter.sender, letter.receiver, letter.claim) == (None, None, None, None)
+    other = replace(CONTEXT, coverage=replace(COVERAGE, reference="Coverage/other", injury_date="2020-01-01"))
+    letter = letter_from_service_request(WIDE_RESOURCE, context=other)
+    assert (letter.claim, letter.injury_date) == (None, "2025-11-03")
+
+
+def test_the_physicians_own_line_comes_before_the_clinics_and_kept_contacts_read_back() -> None:
+    own = receiver_from_physician(replace(REFERRAL.physician, clinic=SUMMIT, phone="303-555-0159"))
+    assert (own.phone, own.address) == ("303-555-0159", SUMMIT.address)
+    assert contact_from_mapping(asdict(own)) == own
+    assert contact_from_mapping({"phone": 5, "clinic": ["x"]}) is None  # read liberally: nothing usable
+    assert contact_from_mapping(None) is None
 
 
 def test_long_dates_in_both_languages() -> None:
@@ -146,7 +160,8 @@ def test_the_english_handout_names_the_people_the_visit_and_the_claim() -> None:
         "You will talk with the doctor on a video call.", "You can use a phone or a computer.")
     assert by_heading["Who and where"].sentences[:2] == (
         "Doctor: Dr. Morgan Avery, MD.", "Clinic: Summit Occupational Health.")
-    assert by_heading["What to bring"].items[-1] == "Your claim number: WC-2026-0417"
+    assert by_heading["What to bring"].items[-2:] == (
+        "Your claim number: WC-2026-0417", "Your referral number: 04HM-ASW9")  # read out on the phone
     assert "Dr. Casey Atwood, MD, your doctor for this work injury, asked another doctor" in handout.text()
     assert "Your doctor is still in charge of your care for this injury." in handout.text()
 
@@ -191,7 +206,8 @@ def test_a_record_review_needs_no_appointment() -> None:
     resource = service_request_from_referral(replace(REFERRAL, modality="record-review"), NS)
     by_heading = {s.heading: s for s in handout_from_service_request(resource, "en").sections}
     assert by_heading["Who and where"].sentences[-1] == "The clinic may call you with a question."
-    assert by_heading["What to bring"].items == ("Nothing: your doctor will send your records",)
+    assert by_heading["What to bring"].items == (
+        "Nothing: your doctor will send your records", "Your referral number: 04HM-ASW9")
 
 
 @pytest.mark.parametrize("modality", ["in-person", "telehealth", "record-review"])

@@ -17,14 +17,16 @@ ENABLING = {"SMART_LAUNCHER_CLIENT_ID": "second-opinion", "HAPI_R4_ENABLED": "1"
 def test_without_their_variables_only_the_local_sandbox_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ENABLING:
         monkeypatch.delenv(name, raising=False)
-    assert {r.key for r in load_registrations(FOLDER).values()} == {"sandbox"}
+    assert {r.key for r in load_registrations(FOLDER).values()} == {"sandbox", "sandbox-clinic"}
 
 
 def test_with_their_variables_every_public_sandbox_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in ENABLING.items():
         monkeypatch.setenv(name, value)
     by_key = {r.key: r for r in load_registrations(FOLDER).values()}
-    assert set(by_key) == {"sandbox", "smart-launcher", "hapi-r4", "epic", "oracle-health", "medplum"}
+    assert set(by_key) == {
+        "sandbox", "sandbox-clinic", "smart-launcher", "hapi-r4", "epic", "oracle-health", "medplum"
+    }
     assert by_key["smart-launcher"].iss == "https://launch.smarthealthit.org/v/r4/fhir"
     assert by_key["hapi-r4"].open_server and not by_key["hapi-r4"].open_server_writes
     assert by_key["epic"].client_auth == "none" and by_key["epic"].client_id == "epic-client"

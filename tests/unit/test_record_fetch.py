@@ -190,7 +190,7 @@ def test_one_file_over_the_cap_is_refused_before_it_is_read(ehr: Server) -> None
 
 
 def test_a_file_just_under_the_cap_is_sent(ehr: Server) -> None:
-    data = b"y" * MAX_SHARED_BYTES
+    data = b"\xff\xd8\xff" + b"y" * (MAX_SHARED_BYTES - 3)  # a JPEG's first bytes (file_type.py)
     ehr.resources["DiagnosticReport/r1"] = _report({"url": "Binary/b1"})
     ehr.resources["Binary/b1"] = {"resourceType": "Binary", "contentType": "image/jpeg", "data": _b64(data)}
     [report] = _share(ehr, MRI)

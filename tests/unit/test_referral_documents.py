@@ -29,7 +29,7 @@ def test_the_letter_pdf_holds_questions_scope_claim_and_physician() -> None:
                      "To: Dr. Morgan Avery, MD (Summit Occupational Health)",
                      "From: Dr. Casey Atwood, MD", "Visit type: Telehealth",
                      "Reason for referral: Lumbar strain; Sprain of right knee",
-                     "Referral number: 0123456789abcdef0123456789abcdef", "Date: November 20, 2026"):
+                     "Referral number: 04HM-ASW9", "Date: November 20, 2026"):
         assert expected in text
 
 

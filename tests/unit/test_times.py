@@ -23,3 +23,11 @@ def test_a_utc_instant_reads_in_colorado_time(flask_app: Flask) -> None:
 def test_an_unknown_zone_stops_start_up() -> None:
     with pytest.raises(ValueError, match="unknown time zone"):
         Settings(time_zone="Mars/Olympus_Mons", data_keys="x")
+
+
+def test_a_fhir_date_time_with_its_offset_reads_in_the_zone(flask_app: Flask) -> None:
+    from smart_app.web.times import fhir_time_element
+
+    with flask_app.app_context():
+        assert "2026-12-09 09:30 MST" in str(fhir_time_element("2026-12-09T09:30:00-07:00"))
+        assert fhir_time_element("2026-12-09") == "2026-12-09" and fhir_time_element(None) == ""

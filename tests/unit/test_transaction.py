@@ -2,12 +2,17 @@
 
 from dataclasses import replace
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from fhir_mappings.domain import RecordSummary
 from fhir_mappings.errors import MappingError
-from fhir_mappings.transaction import task_id_from_transaction_response, transaction_from_referral
+from fhir_mappings.transaction import (
+    record_version_identifier,
+    task_id_from_transaction_response,
+    transaction_from_referral,
+)
 from tests.unit.test_service_request import NS, REFERRAL
 
 ISS = "https://ehr.example.org/fhir"
@@ -98,11 +103,11 @@ SHARED = [
 ]
 
 
-def _ehr_key(reference: str) -> str:
-    return (
-        "identifier=https%3A%2F%2Fso.example.org%2Ffhir%2Fsid%2Fehr-resource|"
-        f"https%3A%2F%2Fehr.example.org%2Ffhir%2F{reference.replace('/', '%2F')}"
-    )
+def _version_key(value: str) -> str:
+    return f"identifier={quote(f'{NS}/sid/ehr-resource-version', safe='')}|{quote(value, safe='')}"
+
+
+REPORT_VERSION = record_version_identifier(NS, ISS, "DiagnosticReport/r1", SHARED[1])["value"]
 
 
 def test_a_record_review_carries_the_records_themselves() -> None:
@@ -110,12 +115,14 @@ def test_a_record_review_carries_the_records_themselves() -> None:
     kinds = [e["resource"]["resourceType"] for e in entries]
     assert kinds == ["Patient", "Condition", "Coverage", "DocumentReference", "DiagnosticReport",
                      "ServiceRequest", "Task"]
-    ehr = f"{NS}/sid/ehr-resource"
+    ehr, version = f"{NS}/sid/ehr-resource", f"{NS}/sid/ehr-resource-version"
+    assert REPORT_VERSION.startswith(f"{ISS}/DiagnosticReport/r1#sha256=")
     assert entries[3] == {
         "fullUrl": "urn:uuid:DocumentReference/d1",
         "resource": {
             "resourceType": "DocumentReference",
-            "identifier": [{"system": ehr, "value": f"{ISS}/DocumentReference/d1"}],
+            "identifier": [{"system": ehr, "value": f"{ISS}/DocumentReference/d1"},
+                           {"system": version, "value": f"{ISS}/DocumentReference/d1/_history/2"}],
             "status": "current",
             "date": "2026-02-10T10:00:00-07:00",
             "author": [{"display": "Dr. Sam Atp, DO"}],
@@ -124,13 +131,14 @@ def test_a_record_review_carries_the_records_themselves() -> None:
             "subject": {"reference": "urn:uuid:Patient/p1"},
         },
         "request": {"method": "POST", "url": "DocumentReference",
-                    "ifNoneExist": _ehr_key("DocumentReference/d1")},
+                    "ifNoneExist": _version_key(f"{ISS}/DocumentReference/d1/_history/2")},
     }
     assert entries[4] == {
         "fullUrl": "urn:uuid:DiagnosticReport/r1",
         "resource": {
             "resourceType": "DiagnosticReport",
-            "identifier": [{"system": ehr, "value": f"{ISS}/DiagnosticReport/r1"}],
+            "identifier": [{"system": ehr, "value": f"{ISS}/DiagnosticReport/r1"},
+                           {"system": version, "value": REPORT_VERSION}],
             "status": "final",
             "code": {"text": "MRI of the lower back"},
             "effectiveDateTime": "2025-11-03",
@@ -139,7 +147,7 @@ def test_a_record_review_carries_the_records_themselves() -> None:
             "subject": {"reference": "urn:uuid:Patient/p1"},
         },
         "request": {"method": "POST", "url": "DiagnosticReport",
-                    "ifNoneExist": _ehr_key("DiagnosticReport/r1")},
+                    "ifNoneExist": _version_key(REPORT_VERSION)},
     }
     assert entries[5]["resource"]["supportingInfo"] == [
         {"reference": "urn:uuid:DocumentReference/d1", "display": "Office visit note"},
@@ -147,6 +155,19 @@ def test_a_record_review_carries_the_records_themselves() -> None:
     ]
     assert transaction_from_referral(REVIEW, NS, ISS, _urn, SHARED) == {
         "resourceType": "Bundle", "type": "transaction", "entry": entries}  # the same, every time
+
+
+def test_an_amended_record_has_another_key_and_the_same_one_the_same() -> None:
+    """A record amended after its first delivery travels again: the key names the version copied."""
+    note, report = SHARED
+    key = record_version_identifier(NS, ISS, "DocumentReference/d1", note)
+    assert key == record_version_identifier(NS, ISS, "DocumentReference/d1", {**note, "id": "other"})
+    amended = {**note, "meta": {"versionId": "3"}}
+    assert record_version_identifier(NS, ISS, "DocumentReference/d1", amended) != key
+    same = record_version_identifier(NS, ISS, "DiagnosticReport/r1", {**report, "meta": {"lastUpdated": "x"}})
+    assert same["value"] == REPORT_VERSION  # no versionId: the content decides
+    changed = record_version_identifier(NS, ISS, "DiagnosticReport/r1", {**report, "conclusion": "Fracture."})
+    assert changed["value"] != REPORT_VERSION
 
 
 def test_without_records_the_service_request_names_none_of_the_ehr() -> None:
