@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from fhir_mappings.signed_opinion import (
-    ATTESTATION,
-    LETTER_TITLE,
-    OpinionLetter,
-    conclusion_rows,
-    letter_header_rows,
-)
+from fhir_mappings.opinion import conclusion_lines
+from fhir_mappings.signed_opinion import ATTESTATION, LETTER_TITLE, OpinionLetter, letter_header_rows
 from smart_app.referrals.documents import LINE, _document, _heading, _labelled, _paragraph
 
 
@@ -21,7 +16,7 @@ def opinion_pdf(letter: OpinionLetter) -> bytes:
     _heading(pdf, "Scope", 12)
     _paragraph(pdf, letter.scope)
     _heading(pdf, "Conclusion", 12)
-    for label, value in conclusion_rows(letter.conclusion):
+    for label, value in conclusion_lines(letter.conclusion):
         _labelled(pdf, label, value)
     _heading(pdf, "Questions and answers", 12)
     for number, (question, answer) in enumerate(letter.answered, start=1):
