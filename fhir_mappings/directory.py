@@ -36,6 +36,7 @@ from fhir_mappings.reference import (
     reference_from_reference,
     reference_from_resource,
     reference_from_url,
+    resources_by_reference,
 )
 
 __all__ = [
@@ -53,14 +54,14 @@ _Index = Mapping[str, Mapping[str, Any]]
 
 def physicians_from_resources(resources: Sequence[Mapping[str, Any]], ns: str) -> list[Physician]:
     """One Physician per PractitionerRole that is not `active: false` and names a practitioner."""
-    index = _index_from_resources(resources)
+    index = resources_by_reference(resources)
     physicians = (_physician_from_role(role, index, ns) for role in _active_roles(resources))
     return [physician for physician in physicians if physician is not None]
 
 
 def clinics_from_resources(resources: Sequence[Mapping[str, Any]]) -> dict[str, Clinic]:
     """Every Organization, keyed by its relative reference "Organization/id"."""
-    index = _index_from_resources(resources)
+    index = resources_by_reference(resources)
     return {
         reference: _clinic_from_organization(resource, index)
         for reference, resource in index.items()
@@ -73,7 +74,7 @@ def requester_from_resources(
 ) -> Requester:
     """The ATP from the id_token's fhirUser claim (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html)."""
     reference = reference_from_url(fhir_user)
-    index = _index_from_resources(resources)
+    index = resources_by_reference(resources)
     kind = reference.split("/")[0]
     if kind == "PractitionerRole":
         roles = [index[reference]] if reference in index else []
@@ -257,14 +258,3 @@ def _active_roles(resources: Sequence[Mapping[str, Any]]) -> list[Mapping[str, A
         and resource.get("active") is not False
         and string_from_element(resource.get("id"))
     ]
-
-
-def _index_from_resources(resources: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    """Resources by relative reference; those without resourceType and id cannot be referenced."""
-    index: dict[str, Mapping[str, Any]] = {}
-    for resource in resources:
-        try:
-            index[reference_from_resource(resource)] = resource
-        except MappingError:
-            continue  # a resource with no id cannot be the target of a reference
-    return index

@@ -47,7 +47,7 @@ def conclusion_lines(conclusion: Conclusion) -> list[tuple[str, str]]:
     if conclusion.mmi == "reached" and conclusion.mmi_date:
         mmi = f"{mmi} on {conclusion.mmi_date}"
     elif conclusion.mmi == "not-reached" and conclusion.mmi_expected:
-        mmi = f"{mmi}; expected in {conclusion.mmi_expected}"
+        mmi = f"{mmi}; expected: {conclusion.mmi_expected}"
     lines = [("Maximum medical improvement", mmi)]
     if conclusion.work_relatedness:
         relatedness = WORK_RELATEDNESS_DISPLAY[conclusion.work_relatedness]

@@ -22,10 +22,8 @@ from fhir_mappings.codes import (
     COMPOSER,
     CONSULT_NOTE,
     DEVICE_IDENTIFIER_ID,
-    MMI_STATUS_DISPLAY,
     OPINION_IDENTIFIER_ID,
     UPDATE,
-    WORK_RELATEDNESS_DISPLAY,
     identifier_system,
 )
 from fhir_mappings.domain import Conclusion
@@ -57,24 +55,6 @@ class OpinionLetter:
     answered: tuple[tuple[str, str], ...]  # (question, answer) in the ATP's order
     conclusion: Conclusion
     signed: str  # date and time of signing, in the physician's zone
-
-
-def conclusion_rows(conclusion: Conclusion) -> list[tuple[str, str]]:
-    """The conclusion as labelled lines, MMI first (the part a workers' comp ATP acts on)."""
-    mmi = MMI_STATUS_DISPLAY[conclusion.mmi]
-    if conclusion.mmi == "reached" and conclusion.mmi_date:
-        mmi = f"{mmi} on {conclusion.mmi_date}"
-    elif conclusion.mmi == "not-reached" and conclusion.mmi_expected:
-        mmi = f"{mmi}; expected: {conclusion.mmi_expected}"
-    rows = [("Maximum medical improvement (MMI)", mmi)]
-    if conclusion.work_relatedness:
-        relatedness = WORK_RELATEDNESS_DISPLAY[conclusion.work_relatedness]
-        note = conclusion.work_relatedness_note
-        rows.append(("Work-relatedness", f"{relatedness}. {note}" if note else relatedness))
-    rows += [("Work restrictions", conclusion.work_restrictions or "None stated"),
-             ("Treatment recommendations", conclusion.treatment or "None stated"),
-             ("Summary", conclusion.summary)]  # fmt: skip
-    return rows
 
 
 def letter_header_rows(letter: OpinionLetter) -> list[tuple[str, str]]:

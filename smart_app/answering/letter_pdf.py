@@ -3,13 +3,8 @@ embedded Unicode font, so a name outside Latin-1 prints as typed)."""
 
 from __future__ import annotations
 
-from fhir_mappings.signed_opinion import (
-    ATTESTATION,
-    LETTER_TITLE,
-    OpinionLetter,
-    conclusion_rows,
-    letter_header_rows,
-)
+from fhir_mappings.opinion import conclusion_lines
+from fhir_mappings.signed_opinion import ATTESTATION, LETTER_TITLE, OpinionLetter, letter_header_rows
 from smart_app.pdf import PdfDocument
 
 
@@ -22,7 +17,7 @@ def opinion_pdf(letter: OpinionLetter) -> bytes:
     document.heading("Scope", 12)
     document.paragraph(letter.scope)
     document.heading("Conclusion", 12)
-    for label, value in conclusion_rows(letter.conclusion):
+    for label, value in conclusion_lines(letter.conclusion):
         document.labelled(label, value)
     document.heading("Questions and answers", 12)
     for number, (question, answer) in enumerate(letter.answered, start=1):

@@ -15,8 +15,8 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from fhir_mappings.codes import DECLINE_REASON_DISPLAY, MMI_STATUS_DISPLAY, WORK_RELATEDNESS_DISPLAY
 from fhir_mappings.domain import DECLINE_REASONS
+from fhir_mappings.opinion import conclusion_lines
 from fhir_mappings.opinion_rules import OpinionIncomplete
-from fhir_mappings.signed_opinion import conclusion_rows
 from fhir_mappings.task_workflow import accepted_task, on_hold_task, received_task, rejected_task
 from smart_app.answering.clinic import clinic_client, current_physician
 from smart_app.answering.drafts import Drafts, draft_key
@@ -201,7 +201,7 @@ def _render(opened: OpenReferral, errors: dict[str, str] | None = None) -> str:
         draft=draft, kept=kept, csrf_token=launch.csrf_token, granted=capabilities(launch),
         decline_reasons=DECLINE_REASON_DISPLAY, mmi_choices=MMI_STATUS_DISPLAY,
         relatedness_choices=WORK_RELATEDNESS_DISPLAY, saved=request.args.get("saved") == "1",
-        posted=request.form if request.method == "POST" else {}, conclusion_rows=conclusion_rows,
+        posted=request.form if request.method == "POST" else {}, conclusion_lines=conclusion_lines,
     )  # fmt: skip
 
 

@@ -188,3 +188,25 @@ def test_a_standalone_sign_in_at_the_clinic_opens_the_worklist(sandbox: Sandbox,
     practitioner = form_fields(sign_in.text).selects["practitioner"][0].value
     landed = browser.post(sign_in.url, data={"practitioner": practitioner, "decision": "allow"}, timeout=30)
     assert landed.status_code == 200 and "Incoming second-opinion referrals" in landed.text
+
+
+def test_a_cancelled_referral_reads_cancelled_to_the_physician_and_cannot_be_signed(
+    sandbox: Sandbox, flask_app: Flask, app_settings: Settings
+) -> None:
+    atp, referral_id, atp_app = send_to(sandbox, "so-1")
+    Worker(flask_app).run()
+    task_id = task_id_of(sandbox, app_settings.namespace, referral_id)
+    browser, page = physician_launch(sandbox, "so-1", task=task_id)
+    visit = (datetime.now() + timedelta(days=3)).strftime("%Y-%m-%dT09:30")
+    accepted = _post(browser, page.url + "/accept", page.text, visit=visit)
+
+    status = atp.get(f"{atp_app}/referrals/{referral_id}", timeout=30)
+    _post(atp, f"{atp_app}/referrals/{referral_id}/cancel", status.text, reason="Returned to full duty.")
+    Worker(flask_app).run()
+    answers = {f"answer-{n}": a for n, a in enumerate(ANSWERS, start=1)}
+    late = _post(browser, page.url + "/sign", accepted.text, **answers, **CONCLUSION, attest="yes")
+    assert late.status_code == 409 and "cancelled by the referring physician" in late.text
+    shown = browser.get(page.url, timeout=30)
+    assert "Cancelled by the referring physician" in shown.text and "Returned to full duty." in shown.text
+    kept = re.search(r'<textarea name="answer-1"', shown.text)
+    assert kept is None  # nothing left to answer; the draft stays on the server

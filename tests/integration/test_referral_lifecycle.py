@@ -107,7 +107,7 @@ def test_answered_the_conclusion_first_the_letter_opens_and_the_opinion_is_filed
     worker.run()
     page = browser.get(f"{app}/referrals/{referral_id}", timeout=30).text
     assert 'data-stage="filed">Answered and filed<' in page
-    order = [page.index(t) for t in ("Not yet at MMI; expected in 8 to 12 weeks", "Work-related",
+    order = [page.index(t) for t in ("Not yet at MMI; expected: 8 to 12 weeks", "Work-related",
                                      "No lifting over 20 lb.", "Six more weeks of physical therapy.",
                                      "Lumbar strain; not at MMI.", QUESTIONS[0], ANSWERS[0], QUESTIONS[1],
                                      ANSWERS[1])]  # fmt: skip
@@ -126,7 +126,7 @@ def test_answered_the_conclusion_first_the_letter_opens_and_the_opinion_is_filed
     ns = app_settings.namespace
     [filed] = ehr_search(sandbox, "DocumentReference", identifier=f"{ns}/sid/referral|{referral_id}")
     text = base64.b64decode(filed["content"][1]["attachment"]["data"]).decode()
-    assert text.startswith("Maximum medical improvement: Not yet at MMI; expected in 8 to 12 weeks\n")
+    assert text.startswith("Maximum medical improvement: Not yet at MMI; expected: 8 to 12 weeks\n")
     assert text.index(f"Question 1: {QUESTIONS[0]}\nAnswer: {ANSWERS[0]}") > text.index("Summary:")
     [provenance] = ehr_search(sandbox, "Provenance", target=f"DocumentReference/{filed['id']}")
     assert [a["type"]["coding"][0]["code"] for a in provenance["agent"]] == ["author", "transmitter"]

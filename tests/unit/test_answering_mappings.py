@@ -13,9 +13,10 @@ from fhir_mappings.incoming import (
     is_referral_task,
     owned_by,
 )
+from fhir_mappings.opinion import conclusion_lines
 from fhir_mappings.opinion_rules import OpinionDraft, OpinionIncomplete, opinion_from_draft
 from fhir_mappings.review_records import file_content, file_name, record_references, review_records
-from fhir_mappings.signed_opinion import conclusion_rows, letter_document, signing_provenance
+from fhir_mappings.signed_opinion import letter_document, signing_provenance
 from fhir_mappings.task import task_from_referral
 from tests.unit.test_service_request import NS, REFERRAL
 
@@ -182,8 +183,8 @@ def test_the_conclusion_reads_mmi_first() -> None:
     conclusion = Conclusion(
         mmi="not-reached", summary="S", mmi_expected="8 weeks", work_relatedness="undetermined"
     )
-    rows = conclusion_rows(conclusion)
-    assert rows[0] == ("Maximum medical improvement (MMI)", "Not yet at MMI; expected: 8 weeks")
+    rows = conclusion_lines(conclusion)
+    assert rows[0] == ("Maximum medical improvement", "Not yet at MMI; expected: 8 weeks")
     assert rows[1] == ("Work-relatedness", "Work-relatedness cannot be determined")
 
 

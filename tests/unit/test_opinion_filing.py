@@ -16,7 +16,7 @@ def test_the_text_puts_the_conclusion_first_then_each_answer_under_its_question(
                       "2026-12-06T19:05:00Z", conclusion=CONCLUSION)  # fmt: skip
     text = answers_text_from_opinion(opinion)
     assert text.splitlines()[:3] == [
-        "Maximum medical improvement: Not yet at MMI; expected in 8 to 12 weeks",
+        "Maximum medical improvement: Not yet at MMI; expected: 8 to 12 weeks",
         "Work-relatedness: Work-related: Lifting at work, consistent with the history.",
         "Work restrictions: No lifting over 20 lb.",
     ]
