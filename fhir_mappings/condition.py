@@ -1,6 +1,6 @@
 """A candidate reason for referral: https://hl7.org/fhir/R4/condition.html."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fhir_mappings.codeable_concept import code_from_codeable_concept, text_from_codeable_concept
@@ -30,3 +30,30 @@ def onset_from_condition(resource: Mapping[str, Any]) -> str | None:
         or string_from_element(mapping_from_element(resource.get("onsetPeriod")).get("start"))
         or string_from_element(resource.get("onsetString"))
     )
+
+
+def injury_date_from_chart(
+    conditions: Sequence[ConditionSummary], claim_injury_date: str | None
+) -> str | None:
+    """The claim's date of injury, else the earliest onset (docs/fhir-mapping.md §5)."""
+    return claim_injury_date or min((c.onset[:10] for c in conditions if c.onset), default=None)
+
+
+def conditions_by_injury(
+    conditions: Sequence[ConditionSummary], injury_date: str | None
+) -> tuple[tuple[ConditionSummary, ...], tuple[ConditionSummary, ...]]:
+    """(tied to the work injury: onset on or after its date, the others), each in the chart's order.
+
+    Without a date of injury nothing is told apart: every condition is in the second group.
+    """
+    if injury_date is None:
+        return (), tuple(conditions)
+    is_tied = [bool(c.onset and c.onset[:10] >= injury_date) for c in conditions]
+    tied = tuple(c for c, flag in zip(conditions, is_tied, strict=True) if flag)
+    return tied, tuple(c for c, flag in zip(conditions, is_tied, strict=True) if not flag)
+
+
+def condition_matches(condition: ConditionSummary, text: str) -> bool:
+    """Whether every word of ``text`` is in the condition's name, body site or onset (any case)."""
+    haystack = " ".join(filter(None, (condition.text, condition.body_site, condition.onset))).casefold()
+    return all(word in haystack for word in text.casefold().split())

@@ -24,7 +24,15 @@ def coverage_summary_from_coverage(resource: Mapping[str, Any]) -> CoverageSumma
             mapping_from_element(resource.get("policyHolder")).get("display")
         ),
         status=string_from_element(resource.get("status")),
+        injury_date=injury_date_from_coverage(resource),
     )
+
+
+def injury_date_from_coverage(resource: Mapping[str, Any]) -> str | None:
+    """The date part of period.start: a workers' comp Coverage is read per claim, in force from the
+    date of injury (docs/fhir-mapping.md §5; R4 Coverage has no injury date of its own)."""
+    start = string_from_element(mapping_from_element(resource.get("period")).get("start"))
+    return start[:10] if start else None
 
 
 def claim_number_from_coverage(resource: Mapping[str, Any]) -> str | None:

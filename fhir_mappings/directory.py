@@ -22,6 +22,7 @@ from fhir_mappings.codes import (
     OCCUPATIONAL_MEDICINE_CODES,
     local_system,
 )
+from fhir_mappings.contact import address_text_from_addresses, contact_from_resource
 from fhir_mappings.domain import MODALITIES, Accreditation, Clinic, Modality, Physician, Requester
 from fhir_mappings.element import (
     mapping_from_element,
@@ -68,7 +69,9 @@ def clinics_from_resources(resources: Sequence[Mapping[str, Any]]) -> dict[str, 
     }
 
 
-def requester_from_resources(fhir_user: str, resources: Sequence[Mapping[str, Any]]) -> Requester:
+def requester_from_resources(
+    fhir_user: str, resources: Sequence[Mapping[str, Any]], ns: str = ""
+) -> Requester:
     """The ATP from the id_token's fhirUser claim (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html)."""
     reference = reference_from_url(fhir_user)
     index = resources_by_reference(resources)
@@ -86,10 +89,19 @@ def requester_from_resources(fhir_user: str, resources: Sequence[Mapping[str, An
     else:
         raise MappingError(f"fhirUser must be a Practitioner or PractitionerRole, not {kind}")
     clinics = (_clinic_from_role(role, index) for role in roles)
+    organization = next((clinic for clinic in clinics if clinic is not None), None)
+    phone, fax = contact_from_resource(roles[0]) if roles else (None, None)
+    practitioner_reference = reference_from_reference(practitioner)
+    accreditations = _accreditations(index.get(practitioner_reference or "", {}), ns) if ns else []
+    level, qualification = accreditations[0] if accreditations else (None, {})
     return Requester(
         reference=reference,
         display=_name_from_practitioner(practitioner, index),
-        organization=next((clinic for clinic in clinics if clinic is not None), None),
+        organization=organization,
+        phone=phone or (organization.phone if organization else None),
+        fax=fax or (organization.fax if organization else None),
+        accreditation=level,
+        accreditation_end=_period(qualification, "end"),
     )
 
 
@@ -104,6 +116,7 @@ def _clinic_from_organization(
         and (value := string_from_element(identifier.get("value")))
     )
     names = [organization.get("name"), *strings_from_element(organization.get("alias"))]
+    phone, fax = contact_from_resource(organization)
     return Clinic(
         reference=reference_from_resource(organization),
         name=next(filter(None, map(string_from_element, names)), UNNAMED_CLINIC),
@@ -111,6 +124,9 @@ def _clinic_from_organization(
         identifiers=identifiers,
         endpoint=_address_from_endpoints(organization.get("endpoint"), index)
         or _address_from_endpoints(fallback_endpoints, index),
+        address=address_text_from_addresses(organization.get("address")),
+        phone=phone,
+        fax=fax,
     )
 
 
@@ -154,6 +170,7 @@ def _physician_from_role(role: Mapping[str, Any], index: _Index, ns: str) -> Phy
     accreditations = _accreditations(practitioner, ns)
     level, qualification = accreditations[0] if accreditations else (None, {})
     issuer = mapping_from_element(qualification.get("issuer"))
+    phone, fax = contact_from_resource(role)
     return Physician(
         role_reference=reference_from_resource(role),
         practitioner_reference=practitioner_reference,
@@ -168,6 +185,8 @@ def _physician_from_role(role: Mapping[str, Any], index: _Index, ns: str) -> Phy
         accreditation_start=_period(qualification, "start"),
         accreditation_end=_period(qualification, "end"),
         visit_types=_visit_types(role, index),
+        phone=phone,
+        fax=fax,
     )
 
 

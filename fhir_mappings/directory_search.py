@@ -18,7 +18,7 @@ class DirectoryQuery:
 
     name: str = ""
     specialty: str = ""
-    level_ii_only: bool = False
+    level_ii_only: bool = False  # current Level II, and not in a related clinic
     visit_type: Modality | None = None  # only physicians whose directory entry offers it
 
 
@@ -51,6 +51,8 @@ def directory_rows(
         for p in physicians
         if _matches(p, query, today) and not _is_the_requester(p, requester)
     ]
+    if query.level_ii_only:  # only physicians the ATP could choose: a related clinic never can
+        rows = [row for row in rows if row.related is None]
     return sorted(rows, key=_rank)
 
 

@@ -8,7 +8,7 @@ write (strictly). No I/O, no clock, no randomness: ids and times are fields.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal, get_args
 
 Modality = Literal["in-person", "telehealth", "record-review"]
@@ -56,6 +56,7 @@ class CoverageSummary:
     insurer: str | None = None  # payor[0].display
     employer: str | None = None  # policyHolder.display
     status: str | None = None
+    injury_date: str | None = None  # period.start of a workers' comp Coverage (docs/fhir-mapping.md §5)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,9 @@ class Clinic:
     part_of: str | None = None  # "Organization/parent", when the clinic belongs to another
     identifiers: tuple[str, ...] = ()  # "system|value" pairs, to spot one clinic under two ids
     endpoint: str | None = None  # FHIR base address of the clinic's Endpoint, if it has one
+    address: str | None = None  # the first address, as one line
+    phone: str | None = None  # telecom, system phone
+    fax: str | None = None  # telecom, system fax
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,8 @@ class Physician:
     accreditation_start: str | None = None  # qualification.period.start, FHIR date
     accreditation_end: str | None = None  # qualification.period.end: past it, not accredited
     visit_types: tuple[Modality, ...] = ()  # from HealthcareService delivery methods; () = not listed
+    phone: str | None = None  # PractitionerRole.telecom: the physician's own line, before the clinic's
+    fax: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,10 @@ class Requester:
     reference: str  # "Practitioner/atp-1" (or PractitionerRole/…)
     display: str | None = None
     organization: Clinic | None = None  # the ATP's own organization, for the related-clinic rule
+    phone: str | None = None  # PractitionerRole.telecom, else the organization's
+    fax: str | None = None
+    accreditation: Accreditation | None = None  # the ATP's own DOWC accreditation, for the IME guard
+    accreditation_end: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +139,7 @@ class Referral:
     records: tuple[RecordSummary, ...] = ()  # ServiceRequest.supportingInfo, record review only
     window: tuple[str, str] | None = None  # requested start and end dates, in person and telehealth
     encounter: str | None = None  # "Encounter/e1" from the launch context, when the EHR gave one
+    due_by: date | None = None  # "Opinion needed by": Task.restriction.period.end and a note
     replaces: Replaced | None = None  # sent to another physician after this one declined
 
 

@@ -1,7 +1,9 @@
-"""The printable referral letter, built from the ServiceRequest the EHR holds and the chart's claim.
+"""The printable referral letter, built from the transaction Bundle the referral was delivered as.
 
 For clinics without a FHIR endpoint: the same content the ServiceRequest carries
-(https://hl7.org/fhir/R4/servicerequest.html), laid out as a letter.
+(https://hl7.org/fhir/R4/servicerequest.html), laid out as a letter, with the claim, the birth date
+and the reasons' onsets from the Bundle's other entries, and the two clinics' contacts the outbox
+kept when the referral was sent (so no page reads the EHR or the launch's chart).
 """
 
 import re
@@ -15,21 +17,33 @@ from fhir_mappings.codes import (
     REFERRAL_IDENTIFIER_ID,
     SCOPE_STATEMENT,
 )
-from fhir_mappings.domain import MODALITIES, CoverageSummary, Modality
+from fhir_mappings.condition import onset_from_condition
+from fhir_mappings.coverage import injury_date_from_coverage
+from fhir_mappings.domain import MODALITIES, CoverageSummary, Modality, Physician, Requester
 from fhir_mappings.element import mapping_from_element, mappings_from_element, string_from_element
 from fhir_mappings.referral_number import referral_number_from_id
-from fhir_mappings.service_request import questions_from_service_request
+from fhir_mappings.service_request import due_by_from_service_request, questions_from_service_request
 
 PERFORMER_SEPARATOR = " — "  # service_request.py writes performer.display as "Physician — Clinic"
 _QUESTION_NOTE = re.compile(r"^Question \d+ of \d+: ")  # the notes service_request.py writes
 
 
 @dataclass(frozen=True)
+class Contact:
+    """A clinic as the letter and the handout print it."""
+
+    clinic: str | None = None
+    address: str | None = None
+    phone: str | None = None
+    fax: str | None = None
+
+
+@dataclass(frozen=True)
 class Letter:
-    """What the referral letter says; None where the ServiceRequest or chart has nothing."""
+    """What the referral letter says; None where the referral has nothing."""
 
     referral_id: str | None
-    authored: str | None  # the date part of authoredOn, as sent
+    authored: str | None  # the date part of authoredOn, as sent (UTC for a "Z" time: see authored_at)
     patient: str | None
     requester: str | None
     physician: str | None
@@ -42,6 +56,14 @@ class Letter:
     claim: str | None = None
     insurer: str | None = None
     employer: str | None = None
+    birth_date: str | None = None
+    injury_date: str | None = None
+    records: tuple[str, ...] = ()  # the shared records' titles (supportingInfo)
+    window: tuple[str, str] | None = None  # occurrencePeriod start and end
+    due_by: str | None = None  # "Opinion needed by", a FHIR date
+    sender: Contact | None = None  # the referring ATP's clinic: where the opinion goes back
+    receiver: Contact | None = None  # the second-opinion physician's clinic: where the visit is
+    authored_at: str | None = None  # authoredOn as sent, for the letter's date in the local zone
 
     @property
     def number(self) -> str | None:
@@ -52,13 +74,30 @@ class Letter:
             return None
 
 
+@dataclass(frozen=True)
+class LetterContext:
+    """What the rest of the referral adds to its ServiceRequest: the Bundle's other entries and the
+    contacts the outbox kept. The claim counts only if it is the one the ServiceRequest names."""
+
+    coverage: CoverageSummary | None = None
+    birth_date: str | None = None  # the subject's
+    onsets: tuple[str, ...] = ()  # the reasons' onsets: the date of injury when the claim has none
+    sender: Contact | None = None  # the referring ATP's clinic
+    receiver: Contact | None = None  # the second-opinion physician's clinic
+
+
 def letter_from_service_request(
-    resource: Mapping[str, Any], coverage: CoverageSummary | None = None
+    resource: Mapping[str, Any],
+    coverage: CoverageSummary | None = None,
+    context: LetterContext | None = None,
 ) -> Letter:
-    """The letter's content; the coverage counts only if it is the one the ServiceRequest names."""
+    """The letter's content from the ServiceRequest and what the rest of the referral adds."""
+    context = context or LetterContext(coverage=coverage)
     physician, clinic = performer_from_service_request(resource)
-    claim = coverage if coverage and coverage.reference in _insurance(resource) else None
+    claim_source = context.coverage or coverage
+    claim = claim_source if claim_source and claim_source.reference in _insurance(resource) else None
     authored = string_from_element(resource.get("authoredOn"))
+    due = due_by_from_service_request(resource)
     return Letter(
         referral_id=referral_id_from_service_request(resource),
         authored=authored[:10] if authored else None,
@@ -70,15 +109,66 @@ def letter_from_service_request(
         visit_type=_visit_type(resource),
         scope=_scope(resource),
         questions=questions_from_service_request(resource),
-        reasons=tuple(
-            text
-            for reason in mappings_from_element(resource.get("reasonReference"))
-            if (text := string_from_element(reason.get("display")))
-        ),
+        reasons=_displays(resource.get("reasonReference")),
         claim=claim.claim_number if claim else None,
         insurer=claim.insurer if claim else None,
         employer=claim.employer if claim else None,
+        birth_date=context.birth_date,
+        injury_date=_injury_date(claim, context.onsets),
+        records=_displays(resource.get("supportingInfo")),
+        window=_window(resource),
+        due_by=due.isoformat() if due else None,
+        sender=context.sender,
+        receiver=context.receiver,
+        authored_at=authored,
     )
+
+
+def _injury_date(claim: CoverageSummary | None, onsets: tuple[str, ...]) -> str | None:
+    """The claim's date of injury, else the earliest onset among the reasons (docs/fhir-mapping.md §5)."""
+    return (claim.injury_date if claim else None) or min((onset[:10] for onset in onsets), default=None)
+
+
+def _window(resource: Mapping[str, Any]) -> tuple[str, str] | None:
+    """occurrencePeriod as two dates (https://hl7.org/fhir/R4/servicerequest-definitions.html#ServiceRequest.occurrence_x_)."""
+    period = mapping_from_element(resource.get("occurrencePeriod"))
+    start, end = string_from_element(period.get("start")), string_from_element(period.get("end"))
+    return (start[:10], end[:10]) if start and end else None
+
+
+def sender_from_requester(requester: Requester) -> Contact:
+    """The ATP's clinic and how to reach it (PractitionerRole telecom, else the organization's)."""
+    clinic = requester.organization
+    return Contact(
+        clinic=clinic.name if clinic else None,
+        address=clinic.address if clinic else None,
+        phone=requester.phone,
+        fax=requester.fax,
+    )
+
+
+def receiver_from_physician(physician: Physician) -> Contact:
+    """The chosen physician's clinic, the PractitionerRole's telecom before the clinic's."""
+    clinic = physician.clinic
+    return Contact(
+        clinic=clinic.name if clinic else None,
+        address=clinic.address if clinic else None,
+        phone=physician.phone or (clinic.phone if clinic else None),
+        fax=physician.fax or (clinic.fax if clinic else None),
+    )
+
+
+def contact_from_mapping(value: Any) -> Contact | None:
+    """A Contact as kept in JSON (its four fields, each a string or absent), read liberally."""
+    kept = mapping_from_element(value)
+    fields = {name: string_from_element(kept.get(name)) for name in ("clinic", "address", "phone", "fax")}
+    return Contact(**fields) if any(fields.values()) else None
+
+
+def _displays(references: Any) -> tuple[str, ...]:
+    """The displays of a list of References, in order."""
+    items = mappings_from_element(references)
+    return tuple(text for item in items if (text := string_from_element(item.get("display"))))
 
 
 def performer_from_service_request(resource: Mapping[str, Any]) -> tuple[str | None, str | None]:
@@ -141,22 +231,43 @@ def _display(reference: Any) -> str | None:
     return string_from_element(mapping_from_element(reference).get("display"))
 
 
-def letter_from_transaction(bundle: Mapping[str, Any]) -> Letter | None:
+def letter_from_transaction(
+    bundle: Mapping[str, Any], sender: Contact | None = None, receiver: Contact | None = None
+) -> Letter | None:
     """The letter from the transaction Bundle the referral was delivered as (the outbox keeps it): its
-    ServiceRequest, and the claim from its Coverage entry (https://hl7.org/fhir/R4/coverage.html)."""
+    ServiceRequest; the claim from the Coverage entry it names (https://hl7.org/fhir/R4/coverage.html),
+    the birth date from its subject's Patient entry, the onsets from its reasons' Condition entries."""
     entries = mappings_from_element(bundle.get("entry"))
-    resources = [(string_from_element(e.get("fullUrl")), mapping_from_element(e.get("resource")))
-                 for e in entries]  # fmt: skip
-    request = next((r for _, r in resources if r.get("resourceType") == "ServiceRequest"), None)
+    resources = {
+        url: mapping_from_element(entry.get("resource"))
+        for entry in entries
+        if (url := string_from_element(entry.get("fullUrl")))
+    }
+    request = next((r for r in resources.values() if r.get("resourceType") == "ServiceRequest"), None)
     if request is None:
         return None
-    coverages = (_claim(url, r) for url, r in resources if url and r.get("resourceType") == "Coverage")
-    coverage = next(coverages, None)
-    return letter_from_service_request(request, coverage)
+    coverage = next((_claim(url, resources[url]) for url in _insurance(request) if url in resources), None)
+    subject = resources.get(_reference(request.get("subject")) or "")
+    reasons = [resources.get(_reference(reason) or "", {}) for reason in mappings_from_element(
+        request.get("reasonReference"))]  # fmt: skip
+    context = LetterContext(
+        coverage=coverage,
+        birth_date=string_from_element(subject.get("birthDate")) if subject else None,
+        onsets=tuple(onset for reason in reasons if (onset := onset_from_condition(reason))),
+        sender=sender,
+        receiver=receiver,
+    )
+    return letter_from_service_request(request, context=context)
+
+
+def _reference(value: Any) -> str | None:
+    """A Reference's reference: inside the Bundle, an entry's fullUrl."""
+    return string_from_element(mapping_from_element(value).get("reference"))
 
 
 def _claim(full_url: str, coverage: Mapping[str, Any]) -> CoverageSummary:
-    """The claim as the Coverage copy carries it: number (subscriberId), insurer (payor), employer."""
+    """The claim as the Coverage copy carries it: number (subscriberId), insurer (payor), employer,
+    and the date of injury (period.start, docs/fhir-mapping.md §5)."""
     payors = mappings_from_element(coverage.get("payor"))
     return CoverageSummary(
         reference=full_url,
@@ -164,4 +275,5 @@ def _claim(full_url: str, coverage: Mapping[str, Any]) -> CoverageSummary:
         claim_number=string_from_element(coverage.get("subscriberId")),
         insurer=_display(payors[0]) if payors else None,
         employer=_display(coverage.get("policyHolder")),
+        injury_date=injury_date_from_coverage(coverage),
     )

@@ -1,83 +1,62 @@
 """Domain rules for a second-opinion referral (docs/domain-rules.md); messages are plain words for the ATP."""
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
 from fhir_mappings.codes import MODALITY_DISPLAY
 from fhir_mappings.domain import Accreditation, Clinic, Modality, Physician, Requester
 from fhir_mappings.errors import ReferralRuleError
+from fhir_mappings.ime_guard import IME_DIFFERENCE as IME_DIFFERENCE  # kept importable from here
+from fhir_mappings.ime_guard import ime_warnings as ime_warnings
 from fhir_mappings.text import has_forbidden_character, has_visible_character
 
 MAX_QUESTIONS = 20
 MAX_QUESTION_LENGTH = 1000
 MAX_WINDOW = timedelta(days=365)
+# "Opinion needed by" (docs/domain-rules.md, "Due date"): left empty, two weeks after the window's
+# last day for a visit (time to write the report), 30 days from today for a record review.
+DUE_AFTER_VISIT = timedelta(days=14)
+DUE_FOR_REVIEW = timedelta(days=30)
+MAX_DUE_AFTER_VISIT = timedelta(days=60)
+MAX_DUE_FOR_REVIEW = timedelta(days=365)
 
-QUESTION_TEMPLATES: tuple[str, ...] = (
-    "Is the diagnosis correct? If not, what is the correct diagnosis?",
-    "Is the current treatment plan appropriate? What else would you recommend?",
-    "Has the patient reached maximum medical improvement (MMI)? "
-    "If not, what treatment is needed, and when do you expect MMI?",
-    "Are the current work restrictions appropriate? If not, what would you recommend?",
+# (topic, question) pairs the ATP picks and edits, worded from the Colorado Division of Workers'
+# Compensation Medical Treatment Guidelines (Rule 17, 7 CCR 1101-3) where they speak to the topic;
+# docs/domain-rules.md, "Questions", names each source.
+QUESTION_TEMPLATE_TOPICS: tuple[tuple[str, str], ...] = (
+    ("Diagnosis", "Is the diagnosis correct? If not, what is the correct diagnosis?"),
+    ("Causation and work-relatedness",
+     "Is each diagnosis medically related to the work injury or to the work activity described? "
+     "Please explain the reasoning, including other causes you considered."),
+    ("Further diagnostic tests",
+     "Are further diagnostic tests needed (for example imaging, electrodiagnostic studies or a "
+     "psychological evaluation)? If so, which ones, and how would the results change the plan?"),
+    ("Treatment plan",
+     "Is the current treatment plan appropriate? What else would you recommend?"),
+    ("Surgery or injections",
+     "Is the patient a candidate for surgery or for injections? If so, which procedure, and what "
+     "functional outcome do you expect from it?"),
+    ("Medications",
+     "Are the current medications appropriate, including any opioids? What changes would you "
+     "recommend?"),
+    ("Delayed recovery",
+     "Recovery is slower than expected: what medical or psychosocial factors do you see, and what "
+     "would help?"),
+    ("MMI",
+     "Has the patient reached maximum medical improvement (MMI)? "
+     "If not, what treatment is needed, and when do you expect MMI?"),
+    ("Maintenance care after MMI",
+     "Once the patient is at MMI, what maintenance care, if any, is reasonable to keep the current "
+     "function, and for how long?"),
+    ("Work restrictions",
+     "Are the current work restrictions appropriate? If not, what would you recommend?"),
+    ("Return to work and prognosis",
+     "When can the patient return to work, at full or modified duty, and what is the prognosis?"),
 )
+QUESTION_TEMPLATES: tuple[str, ...] = tuple(text for _, text in QUESTION_TEMPLATE_TOPICS)
+QUESTION_BY_TOPIC: dict[str, str] = dict(QUESTION_TEMPLATE_TOPICS)  # the stuck-case check names its own
 
 _UNRELATED = "A second opinion must come from an unrelated clinic: please choose another physician."
-
-IME_DIFFERENCE = (
-    "An IME (independent medical examination) is requested by the insurer, the employer or an "
-    "attorney, usually when MMI or an impairment rating is disputed; in Colorado the Division's "
-    "own IME for those disputes is the DIME. A second opinion answers your questions as the "
-    "treating provider, and you keep the patient's care. You may still send this request."
-)
-_MMI = re.compile(r"\bMMI\b|maximum medical improvement", re.IGNORECASE)
-_DISPUTE = re.compile(
-    r"\bdisput|\bdisagree|\bcontest|\binsurer|\binsurance carrier|\badjuster"
-    r"|\battorney|\blawyer|\bcounsel\b|\bemployer|\bpart(?:y|ies)\b|\blitigat",
-    re.IGNORECASE,
-)
-_IME_TOPICS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (
-        re.compile(
-            r"\bimpairment\b|\bwhole[- ]person\b|\bdisability rating\b|\bAMA Guides\b", re.I
-        ),
-        "Rating permanent impairment is a matter for an IME or a DIME, not a second opinion. "
-        "You might ask instead: \"What treatment would help the patient reach MMI?\"",
-    ),
-    (
-        re.compile(r"\bapportion", re.IGNORECASE),
-        "Apportionment between this injury and other causes is a matter for an IME or a DIME. "
-        "You might ask instead: \"Which findings do you relate to this injury, and what "
-        "treatment do they need?\"",
-    ),
-    (
-        re.compile(r"(?-i:\bDIME\b)|division[- ]independent medical exam", re.IGNORECASE),
-        "A DIME is ordered through the Division of Workers' Compensation, not by a referral. "
-        "You might ask instead: \"Do you agree with the current diagnosis and plan?\"",
-    ),
-    (
-        re.compile(
-            r"(?-i:\bIME\b)|(?<!division )independent medical (?:exam|evaluation)", re.IGNORECASE
-        ),
-        "An IME is requested by the insurer, the employer or an attorney, not by the ATP. "
-        "You might ask instead: \"Is the treatment plan appropriate, and what else would you "
-        "recommend?\"",
-    ),
-)
-_DISPUTED_MMI = (
-    "A dispute about MMI between the parties is a matter for an IME or a DIME. You might ask "
-    "instead: \"Has the patient reached MMI? If not, what treatment is needed, and when?\""
-)
-_CAUSATION = re.compile(r"\bcaus(?:ation|ally|ed|e)\b|\bwork[- ]related\b", re.IGNORECASE)
-_LITIGATION = re.compile(
-    r"\blitigat|\blawsuit|\bdeposition|\btestif|\btestimony|\bcourt\b|\blegal\b"
-    r"|\battorney|\blawyer|\bhearing\b(?! (?:loss|aid|test))",
-    re.IGNORECASE,
-)
-_CAUSATION_FOR_LITIGATION = (
-    "An opinion on causation for a hearing or litigation is a matter for an IME. You might ask "
-    "instead: \"Is the diagnosis consistent with the reported mechanism of injury?\""
-)
-
 
 def validate_questions(raw: Sequence[str]) -> tuple[str, ...]:
     """The questions stripped, invisible ones dropped, order kept: 1 to 20, each ≤ 1,000 characters."""
@@ -117,6 +96,42 @@ def validate_window(start: str, end: str, today: date) -> tuple[str, str]:
     if last - today > MAX_WINDOW:
         raise ReferralRuleError("The requested window must end within a year.")
     return first.isoformat(), last.isoformat()
+
+
+def default_due_date(today: date, window_end: date | None) -> date:
+    """The due date when the ATP leaves it empty."""
+    return window_end + DUE_AFTER_VISIT if window_end else today + DUE_FOR_REVIEW
+
+
+def validate_due_date(raw: str, today: date, window_end: date | None) -> date:
+    """The "Opinion needed by" date: after today, not before the window's last day, not too far off."""
+    if not raw.strip():
+        return default_due_date(today, window_end)
+    try:
+        due = date.fromisoformat(raw.strip())
+    except ValueError:
+        raise ReferralRuleError(
+            "Give the date the opinion is needed by as a date, or leave it empty."
+        ) from None
+    if due <= today:
+        raise ReferralRuleError("The opinion must be needed by a day after today.")
+    if window_end and due < window_end:
+        raise ReferralRuleError(
+            f"The opinion cannot be needed before the visit window ends ({window_end.isoformat()})."
+        )
+    if window_end and due > window_end + MAX_DUE_AFTER_VISIT:
+        raise ReferralRuleError("The opinion must be needed within 60 days after the visit window ends.")
+    if not window_end and due > today + MAX_DUE_FOR_REVIEW:
+        raise ReferralRuleError("The opinion must be needed within a year.")
+    return due
+
+
+LEVEL_II: tuple[Accreditation, ...] = ("level-ii-full", "level-ii-limited")
+
+
+def is_level_ii(accreditation: Accreditation | None, end: str | None, today: date) -> bool:
+    """A Level II accreditation whose period has not ended (docs/fhir-mapping.md §6)."""
+    return accreditation in LEVEL_II and not (end is not None and end[:10] < today.isoformat())
 
 
 def current_accreditation(physician: Physician, today: date) -> Accreditation | None:
@@ -175,20 +190,6 @@ def related_clinic_reason(
     else:
         return None
     return f"{reason} {_UNRELATED}"
-
-
-def ime_warnings(questions: Sequence[str]) -> tuple[str, ...]:
-    """Plain warnings (why, and wording to use instead) for IME or DIME matters, then how the two differ."""
-    warnings = [
-        warning
-        for pattern, warning in _IME_TOPICS
-        if any(pattern.search(question) for question in questions)
-    ]
-    if any(_MMI.search(question) and _DISPUTE.search(question) for question in questions):
-        warnings.append(_DISPUTED_MMI)
-    if any(_CAUSATION.search(q) and _LITIGATION.search(q) for q in questions):
-        warnings.append(_CAUSATION_FOR_LITIGATION)
-    return (*warnings, IME_DIFFERENCE) if warnings else ()
 
 
 def _ancestors_of(clinic: Clinic, clinics: Mapping[str, Clinic]) -> list[str]:

@@ -7,6 +7,7 @@ BSeR referral ServiceRequest (identifier PLAC, intent order).
 import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Mapping, Sequence
+from datetime import date
 from html import escape
 from typing import Any
 
@@ -40,6 +41,8 @@ from fhir_mappings.text import text_without_forbidden_characters
 
 XHTML_NAMESPACE = "http://www.w3.org/1999/xhtml"
 _QUESTION_PREFIX = re.compile(r"^Question \d+ of \d+: ")
+DUE_NOTE_PREFIX = "Opinion needed by "
+_DUE_NOTE = re.compile(r"Opinion needed by ([0-9]{4}-[0-9]{2}-[0-9]{2})\.")  # fullmatch
 
 
 def service_request_from_referral(referral: Referral, ns: str) -> dict[str, Any]:
@@ -143,6 +146,7 @@ def div_from_referral(referral: Referral) -> str:
         ("Claim", _claim_from_referral(referral)),
         ("Reasons", "; ".join(reason.text for reason in referral.reasons)),
         ("Records shared", "; ".join(record.title for record in referral.records)),
+        ("Opinion needed by", referral.due_by.isoformat() if referral.due_by else ""),
         ("Scope", SCOPE_STATEMENT),
     ]
     paragraphs = "".join(
@@ -204,18 +208,33 @@ def _location_codes_from_referral(referral: Referral) -> list[dict[str, Any]]:
     return [{"coding": [OUTPATIENT_FACILITY.coding()]}]
 
 
-def note_texts_from_questions(questions: Sequence[str]) -> list[str]:
-    """What the receiving physician reads: the scope, then "Question i of n: …" (the preview shows it)."""
+def note_texts_from_questions(questions: Sequence[str], due_by: date | None = None) -> list[str]:
+    """What the receiving physician reads: the scope, "Question i of n: …", then the due date (the
+    preview shows it). R4 ServiceRequest has no due-date element: the Task carries it as
+    ``restriction.period.end``, and this note says it to a person."""
     count = len(questions)
+    due = [f"{DUE_NOTE_PREFIX}{due_by.isoformat()}."] if due_by else []
     return [SCOPE_STATEMENT] + [
         f"Question {number} of {count}: {question}"
         for number, question in enumerate(questions, start=1)
-    ]
+    ] + due
+
+
+def due_by_from_service_request(resource: Mapping[str, Any]) -> date | None:
+    """The "Opinion needed by YYYY-MM-DD." note read back, None when there is none or it is not a date."""
+    for note in mappings_from_element(resource.get("note")):
+        match = _DUE_NOTE.fullmatch(string_from_element(note.get("text")) or "")
+        if match:
+            try:
+                return date.fromisoformat(match[1])
+            except ValueError:
+                return None
+    return None
 
 
 def _notes_from_referral(referral: Referral) -> list[dict[str, Any]]:
     """The scope statement, then the questions (https://hl7.org/fhir/R4/datatypes.html#Annotation)."""
-    texts = note_texts_from_questions(referral.questions)
+    texts = note_texts_from_questions(referral.questions, referral.due_by)
     author = _requester_reference(referral)
     time = _authored_on_from_referral(referral)
     return [{"authorReference": author, "time": time, "text": text} for text in texts]
@@ -233,7 +252,7 @@ def _claim_from_referral(referral: Referral) -> str:
     coverage = referral.coverage
     if coverage is None:
         return ""
-    injury = min((r.onset[:10] for r in referral.reasons if r.onset), default=None)
+    injury = coverage.injury_date or min((r.onset[:10] for r in referral.reasons if r.onset), default=None)
     parts = [
         f"Claim {coverage.claim_number}" if coverage.claim_number else "Workers' compensation",
         coverage.insurer or "",

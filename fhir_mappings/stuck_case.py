@@ -24,13 +24,15 @@ from fhir_mappings.condition import condition_summary_from_condition
 from fhir_mappings.coverage import coverage_summary_from_coverage
 from fhir_mappings.domain import ConditionSummary
 from fhir_mappings.element import mapping_from_element, string_from_element
-from fhir_mappings.rules import QUESTION_TEMPLATES
+from fhir_mappings.rules import QUESTION_BY_TOPIC
 
 RuleId = Literal["no-mmi-past-expected", "same-restrictions", "no-functional-gain"]
 Block = Literal["no-workers-comp", "no-injury-date", "mmi-recorded", "opinion-open", "opinion-recent"]
 OPEN_REQUEST_STATUSES = frozenset({"draft", "active", "on-hold"})
 WITHDRAWN_STATUSES = frozenset({"entered-in-error", "cancelled", "planned", "revoked"})
-QUESTION_DIAGNOSIS, QUESTION_PLAN, QUESTION_MMI, QUESTION_RESTRICTIONS = QUESTION_TEMPLATES
+QUESTION_DIAGNOSIS, QUESTION_PLAN, QUESTION_MMI, QUESTION_RESTRICTIONS = (
+    QUESTION_BY_TOPIC[topic] for topic in ("Diagnosis", "Treatment plan", "MMI", "Work restrictions")
+)
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,8 @@ def task_from_referral(
         "owner": {"reference": referral.physician.role_reference, "display": referral.physician.name},
         "input": [_question_input(question, ns) for question in referral.questions],
     }
+    if referral.due_by:  # "when fulfillment is sought" (https://hl7.org/fhir/R4/task-definitions.html#Task.restriction.period)
+        resource["restriction"] = {"period": {"end": referral.due_by.isoformat()}}
     Task.model_validate(resource)  # strict output: https://hl7.org/fhir/R4/validation.html
     return resource
 

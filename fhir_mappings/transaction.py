@@ -137,7 +137,8 @@ def _condition(reason: ConditionSummary, ns: str, iss: str, patient_url: str) ->
 
 
 def _coverage(coverage: CoverageSummary, ns: str, iss: str, patient_url: str) -> dict[str, Any]:
-    """The workers' comp claim (CODES §5): SOPT 95 + WCBPOL, claim number as subscriberId."""
+    """The workers' comp claim (CODES §5): SOPT 95 + WCBPOL, claim number as subscriberId, the date of
+    injury as period.start."""
     identifiers: list[dict[str, Any]] = [ehr_resource_identifier(ns, iss, coverage.reference)]
     resource: dict[str, Any] = {
         "resourceType": "Coverage",
@@ -159,6 +160,8 @@ def _coverage(coverage: CoverageSummary, ns: str, iss: str, patient_url: str) ->
         resource["subscriberId"] = coverage.claim_number
     if coverage.employer:
         resource["policyHolder"] = {"display": coverage.employer}
+    if coverage.injury_date:  # the claim is in force from the date of injury (docs/fhir-mapping.md §5)
+        resource["period"] = {"start": coverage.injury_date}
     Coverage.model_validate(resource)
     return resource
 

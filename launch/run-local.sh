@@ -26,6 +26,9 @@ export SANDBOX_APP_LAUNCH_URL="${APP_URL}/launch"
 export SANDBOX_APP_REDIRECT_URIS="${APP_URL}/callback"
 export SANDBOX_APP_JWKS_URL="${APP_URL}/.well-known/jwks.json"
 export SANDBOX_FHIR_BASE_URL="http://${HOST}:${EHR_PORT}/fhir"
+# SMART_APP_FRAMED=true make run: the app's cookie is SameSite=None; Secure; Partitioned and the
+# sandbox EHR's front page opens the app in a frame, as an EHR's chart would.
+export SANDBOX_APP_FRAMED="${SMART_APP_FRAMED:-false}"
 export SANDBOX_EHR_URL="http://${HOST}:${EHR_PORT}"  # the CDS client's iss and JWKS (registrations/sandbox.toml)
 export SMART_APP_PUBLIC_URL="${SMART_APP_PUBLIC_URL:-$APP_URL}"
 export SMART_APP_DATABASE_URL="${SMART_APP_DATABASE_URL:-sqlite:///$DATA_DIR/smart_app.sqlite3}"
@@ -33,7 +36,7 @@ mkdir -p "$DATA_DIR"
 chmod 700 "$DATA_DIR"
 # the data key that seals tokens and PHI at rest: generated once, mode 0600, never a built-in default
 if [ -z "${SMART_APP_DATA_KEYS:-}" ]; then
-  .venv/bin/python -W ignore::RuntimeWarning -m smart_app.crypto generate "$DATA_DIR/data.key"
+  .venv/bin/python -m smart_app data-key "$DATA_DIR/data.key"
   SMART_APP_DATA_KEYS="$(cat "$DATA_DIR/data.key")"
   export SMART_APP_DATA_KEYS
 fi
@@ -127,7 +130,7 @@ wait_ready() {  # part, pid, seconds, test: until the test passes, or the part d
   exit 1
 }
 
-.venv/bin/python -W ignore::RuntimeWarning -m smart_app.keys generate "${SMART_APP_SIGNING_KEY_FILES%% *}" >/dev/null
+.venv/bin/python -m smart_app signing-key "${SMART_APP_SIGNING_KEY_FILES%% *}" >/dev/null
 for log in "$SANDBOX_LOG" "$APP_LOG" "$WORKER_LOG"; do open_log "$log"; done
 sandbox_lines=$(wc -l <"$SANDBOX_LOG")  # this run's ready line comes after these
 launch/.venv/bin/python -m sandbox_ehr >>"$SANDBOX_LOG" 2>&1 &

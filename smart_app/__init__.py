@@ -127,6 +127,8 @@ def _secure_headers(response: Response, frame_ancestors: str, settings: Settings
 
 
 def _quiet_noisy_loggers() -> None:
-    """authlib logs PKCE verifiers at DEBUG; urllib3 and werkzeug log URLs with their queries."""
+    """authlib logs PKCE verifiers at DEBUG; urllib3 and werkzeug log URLs with their queries;
+    fpdf2 names a font's missing glyphs (the letters of a patient's name) in a warning."""
     for name in ("authlib", "urllib3", "requests", "werkzeug"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("fpdf").setLevel(logging.ERROR)  # its warnings quote the letters of a name

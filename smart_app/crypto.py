@@ -4,7 +4,7 @@
 values are sealed with the first key, and any listed key opens a value sealed
 under its kid, so keys rotate by putting a new key first and dropping the old
 one once no row uses it. A value is stored as ``v1.<kid>.<base64(nonce‖ciphertext)>``.
-``python -m smart_app.crypto generate PATH`` writes a new key line (mode 0600).
+``python -m smart_app data-key PATH`` writes a new key line (mode 0600).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import base64
 import binascii
 import os
 import re
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -115,16 +114,3 @@ def generate_key_file(path: Path) -> str:
     with os.fdopen(descriptor, "w", encoding="ascii") as file:
         file.write(line + "\n")
     return line
-
-
-def main(argv: Sequence[str]) -> int:
-    """``generate PATH``: create a data key file unless one is there."""
-    if len(argv) != 2 or argv[0] != "generate":
-        print("usage: python -m smart_app.crypto generate PATH", file=sys.stderr)
-        return 2
-    generate_key_file(Path(argv[1]))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

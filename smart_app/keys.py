@@ -2,14 +2,13 @@
 
 The first file is the current signing key; the others are still published so
 that assertions signed before a rotation keep verifying until they expire
-(rotation by ``kid``, the RFC 7638 thumbprint). ``python -m smart_app.keys
-generate PATH`` writes a new P-384 key (mode 0600) for the sandbox or a rotation.
+(rotation by ``kid``, the RFC 7638 thumbprint). ``python -m smart_app signing-key PATH``
+writes a new P-384 key (mode 0600) for the sandbox or a rotation.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -87,16 +86,3 @@ def generate_key_file(path: Path) -> SigningKey:
     with os.fdopen(descriptor, "wb") as file:
         file.write(pem)
     return signing_key_from_pem(pem, str(path))
-
-
-def main(argv: Sequence[str]) -> int:
-    """``generate PATH``: create a signing key unless one is there; prints its kid."""
-    if len(argv) != 2 or argv[0] != "generate":
-        print("usage: python -m smart_app.keys generate PATH", file=sys.stderr)
-        return 2
-    print(generate_key_file(Path(argv[1])).kid)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

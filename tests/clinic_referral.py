@@ -29,14 +29,15 @@ class Delivered:
 
 
 def deliver(
-    sandbox: Sandbox, questions: list[str], owner: str = "so-1", records: list[dict[str, Any]] | None = None
+    sandbox: Sandbox, questions: list[str], owner: str = "so-1", records: list[dict[str, Any]] | None = None,
+    name: dict[str, Any] | None = None,
 ) -> Delivered:
     """PUT a Patient, a Condition, the shared records, the ServiceRequest and the Task at the clinic."""
     suffix = uuid.uuid4().hex[:12]
     referral_id = uuid.uuid4().hex
     clinic = sandbox.admin_session(clinic=True)
     patient = {"resourceType": "Patient", "id": f"pt-{suffix}", "gender": "female",
-               "birthDate": "1984-03-12", "name": [{"family": "Quintana", "given": ["Rosa"]}]}
+               "birthDate": "1984-03-12", "name": [name or {"family": "Quintana", "given": ["Rosa"]}]}
     condition = {"resourceType": "Condition", "id": f"cond-{suffix}",
                  "subject": {"reference": f"Patient/pt-{suffix}"},
                  "code": {"text": "Lumbar strain"}}

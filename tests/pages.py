@@ -30,7 +30,7 @@ class FormFields:
     checkboxes: dict[str, list[str]] = field(default_factory=dict)
     checked: dict[str, list[str]] = field(default_factory=dict)
     textareas: dict[str, list[str]] = field(default_factory=dict)
-    selects: dict[str, list[Option]] = field(default_factory=dict)
+    selects: dict[str, list[Option]] = field(default_factory=dict)  # and radio groups, as options
 
 
 class _Parser(HTMLParser):
@@ -46,6 +46,9 @@ class _Parser(HTMLParser):
         name = a.get("name", "")
         if tag == "input" and a.get("type") == "hidden":
             self.fields.hidden[name] = a.get("value", "")
+        elif tag == "input" and a.get("type") == "radio":  # a radio group reads as a select
+            option = Option(a.get("value", ""), "", "disabled" in a, "checked" in a)
+            self.fields.selects.setdefault(name, []).append(option)
         elif tag == "input" and a.get("type") == "checkbox":
             self.fields.checkboxes.setdefault(name, []).append(a.get("value", ""))
             if "checked" in a:

@@ -12,7 +12,7 @@ import secrets
 import socket
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +82,7 @@ def start_sandbox(
     app_base_url: str,
     ehr_port: int | None = None,
     clinic_port: int | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[Sandbox]:
     """Run `python -m sandbox_ehr` until the block ends; the app lives at `app_base_url`."""
     if not SANDBOX_PYTHON.exists():
@@ -94,6 +95,7 @@ def start_sandbox(
     secret, client_secret = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     env = _environment(data_dir, app_base_url.rstrip("/"), ehr_port, clinic_port, secret)
     env["SANDBOX_CLIENT_SECRET"] = client_secret
+    env.update(extra_env or {})
     stderr_path = data_dir / "sandbox.stderr.log"
     with stderr_path.open("w") as stderr:
         process = subprocess.Popen(

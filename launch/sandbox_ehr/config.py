@@ -25,6 +25,7 @@ class SandboxSettings:
     namespace: str
     client_secret: str = ""  # the symmetric clients' ({client_id}-basic, -post) shared secret
     backend_client_id: str = "second-opinion-backend"
+    app_framed: bool = False  # the front page shows the app in a frame, as an EHR's chart does
 
     @property
     def ehr_root(self) -> str:
@@ -79,6 +80,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> SandboxSettings:
         namespace=env.get("SANDBOX_NAMESPACE", "https://so.example.org/fhir").rstrip("/"),
         client_secret=env.get("SANDBOX_CLIENT_SECRET") or _stored_admin_secret(data_dir, "client"),
         backend_client_id=env.get("SANDBOX_BACKEND_CLIENT_ID", "second-opinion-backend"),
+        app_framed=env.get("SANDBOX_APP_FRAMED", "").lower() in ("1", "true", "yes"),
     )
 
 

@@ -49,7 +49,7 @@ def patient_choices() -> list[tuple[str, str]]:
 def index() -> str:
     """The front page."""
     return render_template("front.html", practitioners=practitioner_choices(),
-                           patients=patient_choices())
+                           patients=patient_choices(), framed=services().settings.app_framed)
 
 
 @bp.post("/ehr/launch")

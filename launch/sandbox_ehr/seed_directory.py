@@ -35,6 +35,10 @@ class Clinic:
     npi: str
     related: bool
     part_of: str | None = None
+    street: str = ""  # Organization.address (Denver, CO); phone and fax in Organization.telecom
+    postal_code: str = ""
+    phone: str = ""
+    fax: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,17 +55,31 @@ class Physician:
     specialty: str  # "occ-med" or free text (no verified code)
     accreditation_end: str = "2028-07-31"  # so-10's has ended: the app must treat it as none
     delivery: tuple[str, ...] = ("physical", "virtual")  # NDH DeliveryMethodCS codes offered
+    phone: str = ""  # PractitionerRole.telecom: a direct line, before the clinic's number
 
 
+# Fictional addresses; phone and fax numbers in the 555-01xx range, which is never assigned.
 CLINICS = (
-    Clinic("org-atp", "Front Range Occupational Health", ATP_NPI, related=True),
+    Clinic("org-atp", "Front Range Occupational Health", ATP_NPI, related=True,
+           street="1450 Larimer Street, Suite 300", postal_code="80202", phone="303-555-0140",
+           fax="303-555-0141"),
     Clinic("org-atp-north", "Front Range Occupational Health – North", "1999000022", True,
-           part_of="org-atp"),
-    Clinic("org-atp-alias", "FROH Worksite Injury Clinic", ATP_NPI, related=True),
-    Clinic("org-summit", "Summit Occupational Medicine", "1999000030", related=False),
-    Clinic("org-peak", "Peak Spine & Rehabilitation", "1999000048", related=False),
-    Clinic("org-mesa", "Mesa Worker Health", "1999000055", related=False),
-    Clinic("org-canyon", "Canyon Orthopedics", "1999000063", related=False),
+           part_of="org-atp", street="8800 Huron Street", postal_code="80260", phone="303-555-0142",
+           fax="303-555-0143"),
+    Clinic("org-atp-alias", "FROH Worksite Injury Clinic", ATP_NPI, related=True,
+           street="1450 Larimer Street, Suite 310", postal_code="80202", phone="303-555-0144"),
+    Clinic("org-summit", "Summit Occupational Medicine", "1999000030", related=False,
+           street="2201 East Colfax Avenue", postal_code="80206", phone="303-555-0150",
+           fax="303-555-0151"),
+    Clinic("org-peak", "Peak Spine & Rehabilitation", "1999000048", related=False,
+           street="700 South Colorado Boulevard, Suite 210", postal_code="80246",
+           phone="303-555-0160", fax="303-555-0161"),
+    Clinic("org-mesa", "Mesa Worker Health", "1999000055", related=False,
+           street="3100 West Alameda Avenue", postal_code="80219", phone="303-555-0170",
+           fax="303-555-0171"),
+    Clinic("org-canyon", "Canyon Orthopedics", "1999000063", related=False,
+           street="455 Sherman Street, Floor 4", postal_code="80203", phone="303-555-0180",
+           fax="303-555-0181"),
 )
 EMPLOYERS = (
     ("org-employer-1", "Rocky Ridge Construction Co."),
@@ -74,11 +92,12 @@ INSURERS = (
 )
 ATPS = (
     Physician("atp-1-role", "atp-1", "Morgan", "Avery", "MD", "org-atp", "level-ii-full",
-              "occ-med"),
+              "occ-med", phone="303-555-0145"),
     Physician("atp-2-role", "atp-2", "Jordan", "Ellis", "DO", "org-atp", "level-i", "occ-med"),
 )
 DIRECTORY = (
-    Physician("so-1", "so-1-prac", "Riley", "Chen", "MD", "org-summit", "level-ii-full", "occ-med"),
+    Physician("so-1", "so-1-prac", "Riley", "Chen", "MD", "org-summit", "level-ii-full", "occ-med",
+              phone="303-555-0152"),
     Physician("so-2", "so-2-prac", "Casey", "Okafor", "DO", "org-mesa", "level-ii-full", "occ-med",
               delivery=("virtual",)),
     Physician("so-3", "so-3-prac", "Jamie", "Lindqvist", "MD", "org-peak", "level-ii-limited",
@@ -132,7 +151,9 @@ def _organization(clinic: Clinic) -> Json:
         "identifier": [{"system": US_NPI, "value": clinic.npi}],
         "type": [text_concept("Outpatient clinic")],
         "name": clinic.name,
-        "address": [{"city": "Denver", "state": "CO", "country": "US"}],
+        "address": [{"use": "work", "line": [clinic.street], "city": "Denver", "state": "CO",
+                     "postalCode": clinic.postal_code, "country": "US"}],
+        "telecom": _telecom(clinic.phone, clinic.fax),
         "endpoint": [{"reference": f"Endpoint/ep-{clinic.id.removeprefix('org-')}"}],
     }
     if clinic.part_of:
@@ -202,7 +223,14 @@ def _role(doc: Physician) -> Json:
         "specialty": [specialty],
         "healthcareService": [{"reference": f"HealthcareService/hs-{doc.role_id}"}],
         "endpoint": [{"reference": f"Endpoint/ep-{doc.org_id.removeprefix('org-')}"}],
+        **({"telecom": _telecom(doc.phone, "")} if doc.phone else {}),
     }
+
+
+def _telecom(phone: str, fax: str) -> list[Json]:
+    """ContactPoints for work: the phone, then the fax (https://hl7.org/fhir/R4/datatypes.html#ContactPoint)."""
+    points = [("phone", phone), ("fax", fax)]
+    return [{"system": system, "value": value, "use": "work"} for system, value in points if value]
 
 
 def _service(doc: Physician) -> Json:

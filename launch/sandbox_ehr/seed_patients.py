@@ -3,7 +3,9 @@ Coverage (docs/fhir-mapping.md §5) and records; Patient/wc-6 is a heavy chart o
 wc-7 a chart of 200 for the benchmark; wc-8 starts small and the tests and the benchmark
 add thousands of Conditions to it (seeding them here would slow every start). Patient/wc-9
 is the sentinel: its name, birth date, claim number and condition are distinctive so that a
-test can prove none reach a log.
+test can prove none reach a log. Patient/wc-20 and wc-21 have names outside Latin-1 (Nguyễn,
+Łukasz Wiśniewski): the PDFs must keep every letter. Each Coverage's period starts at the date
+of injury (docs/fhir-mapping.md §5).
 """
 
 from __future__ import annotations
@@ -52,6 +54,12 @@ class Worker:
     visit: str
     injuries: tuple[Injury, ...]
     heavy: int = HEAVY_CHART_CONDITIONS  # active Conditions when ``injuries`` is empty
+    injury: str = ""  # date of injury (Coverage.period.start); default: the earliest onset
+
+    @property
+    def injury_date(self) -> str:
+        """The claim's date of injury."""
+        return self.injury or min(injury.onset for injury in self.injuries)
 
 
 WORKERS = (
@@ -79,14 +87,21 @@ WORKERS = (
                           Injury("Concussion without loss of consciousness", "Head", "2025-10-12",
                                  active=False))),
     Worker("wc-6", "Harold", "Breckenridge", "male", "1962-08-08", "WC-2026-000977", 2, 1,
-           "2026-02-20", ()),
+           "2026-02-20", (), injury="2021-06-01"),
     Worker("wc-7", "Imogen", "Castellanos", "female", "1979-04-21", "WC-2026-003120", 0, 0,
-           "2026-02-24", (), heavy=200),
+           "2026-02-24", (), heavy=200, injury="2018-09-01"),
     Worker("wc-8", "Bartholomew", "Nakagawa-Pryce", "male", "1958-11-30", "WC-2026-003377", 1, 1,
            "2026-02-26", (Injury("Chronic pain of lower back", "Lower back", "2024-05-02"),)),
     Worker("wc-9", "Sentinelle", "Quillfeatherby", "female", "1947-07-13", "WC-SENTINEL-7731", 2, 0,
            "2026-02-27",
            (Injury("Sentinel tendinopathy of left thumb", "Left thumb", "2025-08-19"),)),
+    # wc-10 onwards are kept for other seeded cases; these two need a Unicode font in the PDFs
+    Worker("wc-20", "Thị Ngọc Ánh", "Nguyễn", "female", "1986-05-09", "WC-2026-004102", 2, 1,
+           "2026-02-18",
+           (Injury("Tendinopathy of right wrist extensors", "Right wrist", "2025-10-06"),
+            Injury("Lateral epicondylitis, right elbow", "Right elbow", "2025-10-20"))),
+    Worker("wc-21", "Łukasz", "Wiśniewski", "male", "1973-01-15", "WC-2026-004217", 0, 1,
+           "2026-02-25", (Injury("Strain of left hamstring", "Left thigh", "2025-12-11"),)),
 )
 SENTINELS = ("Sentinelle", "Quillfeatherby", "1947-07-13", "WC-SENTINEL-7731", "MRN-WC-9",
              "Sentinel tendinopathy")
@@ -193,6 +208,7 @@ def _coverage(worker: Worker, namespace: str) -> Json:
         "identifier": [{"system": f"{namespace}/sid/wc-claim", "value": worker.claim,
                         "type": text_concept("Workers' compensation claim number")}],
         "type": workers_comp_coverage_type(),
+        "period": {"start": worker.injury_date},
         "policyHolder": {"reference": f"Organization/{employer_id}", "display": employer},
         "subscriberId": worker.claim,
         "beneficiary": {"reference": f"Patient/{worker.id}"},

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from fhir_mappings.codes import CDS_OVERRIDE_REASON_SYSTEM_ID, CDS_OVERRIDE_REASONS, local_system
 from fhir_mappings.ime_order import ImeOrder
-from fhir_mappings.rules import QUESTION_TEMPLATES
+from fhir_mappings.rules import QUESTION_BY_TOPIC
 from fhir_mappings.stuck_case import Verdict
 from smart_app.cds.app_context import app_context_from_suggestion
 
@@ -70,7 +70,7 @@ def ime_order_card(
         "clinical questions (the diagnosis, the treatment plan, when MMI can be expected), ask for a second "
         "opinion instead: opinion only, no transfer of care."
     )
-    questions = QUESTION_TEMPLATES[:3]
+    questions = [QUESTION_BY_TOPIC[topic] for topic in ("Diagnosis", "Treatment plan", "MMI")]
     return _card(
         uuids,
         _summary([f"{phrase}, a second opinion answers yours"]),

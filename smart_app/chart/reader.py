@@ -199,7 +199,7 @@ def _chart(
         coverage=workers_comp_coverage_from_coverages(
             [coverage_summary_from_coverage(c) for c in coverage_resources]
         ),
-        requester=(requester_from_resources(fhir_user, user_resources + role_resources)
+        requester=(requester_from_resources(fhir_user, user_resources + role_resources, namespace)
                    if fhir_user else Requester(reference="")),
         physicians=tuple(physicians_from_resources(directory_resources, namespace)),
         clinics=clinics_from_resources(role_resources + directory_resources),

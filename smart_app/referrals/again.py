@@ -1,7 +1,7 @@
 """A referral built again from what the outbox kept and the launch's chart: re-routing and added records.
 
-Nothing is retyped: the questions, reasons, visit type, requested window and records of the
-declined referral go with the new one (docs/delivery.md, "Send to another physician"). The
+Nothing is retyped: the questions, reasons, visit type, requested window, due date and records
+of the declined referral go with the new one (docs/delivery.md, "Send to another physician"). The
 chart must be this launch's, for the referral's own patient; the rules of the composer apply to
 the new physician (related clinic refused, warnings acknowledged).
 """
@@ -9,12 +9,18 @@ the new physician (related clinic refused, warnings acknowledged).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from fhir_mappings.domain import MODALITIES, Modality, Physician, RecordSummary, Referral, Replaced
 from fhir_mappings.errors import ReferralRuleError
-from fhir_mappings.rules import physician_warnings, related_clinic_reason, validate_window
+from fhir_mappings.rules import (
+    default_due_date,
+    physician_warnings,
+    related_clinic_reason,
+    validate_due_date,
+    validate_window,
+)
 from smart_app.chart.reader import Chart
 from smart_app.errors import ReferralInvalid
 
@@ -44,11 +50,12 @@ def referral_again(
             "The reasons for this referral are no longer among the patient's conditions.",
             "Start a new referral from the compose page; nothing was sent.",
         )
+    window = _window(summary, modality, authored_on)
     return Referral(
         id=referral_id, patient=chart.patient, requester=chart.requester, physician=physician,
         modality=modality, questions=questions, authored_on=authored_on, reasons=reasons,
         coverage=chart.coverage, records=_kept_records(summary, chart) if records is None else tuple(records),
-        window=_window(summary, modality, authored_on), replaces=replaces,
+        window=window, replaces=replaces, due_by=_due_by(summary, window, authored_on),
     )  # fmt: skip
 
 
@@ -88,3 +95,15 @@ def _window(summary: Mapping[str, Any], modality: str, authored_on: datetime) ->
         return validate_window(start, str(window[1]), authored_on.date())
     except ReferralRuleError:
         return None
+
+
+def _due_by(summary: Mapping[str, Any], window: tuple[str, str] | None, authored_on: datetime) -> date:
+    """The kept "Opinion needed by" while the composer's limits still allow it, else the default
+    (docs/domain-rules.md, "Due date")."""
+    today = authored_on.date()
+    window_end = date.fromisoformat(window[1]) if window else None
+    kept = summary.get("due_by")
+    try:
+        return validate_due_date(kept if isinstance(kept, str) else "", today, window_end)
+    except ReferralRuleError:
+        return default_due_date(today, window_end)

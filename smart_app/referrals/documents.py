@@ -1,50 +1,66 @@
-"""The referral letter and the worker's handout as PDF, with fpdf2 and its core Helvetica font.
+"""The referral letter and the worker's handout as PDF (``smart_app.pdf``: DejaVu Sans embedded).
 
-Core fonts cover Latin-1, which holds English and Spanish; typographic marks outside it are
-mapped to their plain forms and anything else to "?" (https://py-pdf.github.io/fpdf2/Unicode.html).
+The letter's lines and its closing ("how to return the opinion") are shared by the print view.
 """
 
 from __future__ import annotations
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
-
-from fhir_mappings.handout import Handout
-from fhir_mappings.letter import Letter
-
-FONT = "Helvetica"
-LINE = 6.0
-_PLAIN = str.maketrans({"—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "…": "...",
-                        "•": "-", "\u00a0": " "})
+from fhir_mappings.handout import Handout, long_date
+from fhir_mappings.letter import Contact, Letter
+from smart_app.pdf import PdfDocument
 
 LETTER_TITLE = "Second-opinion referral"
-LETTER_CLOSING = (
-    "Please send your opinion letter, with an answer to each question, to the referring "
-    "physician. This referral asks for an opinion only: the referring physician stays in "
-    "charge of the patient's care."
+LETTER_SCOPE_CLOSING = (
+    "This referral asks for an opinion only: the referring physician stays in charge of the "
+    "patient's care."
 )
 
 
-def latin1(text: str) -> str:
-    """The text as the core fonts can draw it."""
-    return text.translate(_PLAIN).encode("latin-1", "replace").decode("latin-1")
-
-
-def letter_rows(letter: Letter) -> list[tuple[str, str]]:
+def letter_rows(letter: Letter, date_text: str | None = None) -> list[tuple[str, str]]:
     """The letter's labelled lines, in print order, skipping what is unknown."""
+    sender = letter.sender or Contact()
+    receiver = letter.receiver or Contact()
     rows = [
-        ("Date", letter.authored),
+        ("Date", date_text or (long_date(letter.authored, "en") if letter.authored else None)),
         ("Referral number", letter.number or letter.referral_id),
+        ("Opinion needed by", long_date(letter.due_by, "en") if letter.due_by else None),
         ("To", _addressee(letter)),
+        ("Address", receiver.address),
         ("From", letter.requester),
+        ("Referring clinic", sender.clinic),
+        ("Clinic address", sender.address),
+        ("Phone", sender.phone),
+        ("Fax", sender.fax),
         ("Patient", letter.patient),
+        ("Date of birth", long_date(letter.birth_date, "en") if letter.birth_date else None),
+        ("Date of injury", long_date(letter.injury_date, "en") if letter.injury_date else None),
         ("Workers' compensation claim", letter.claim),
         ("Insurer", letter.insurer),
         ("Employer", letter.employer),
         ("Visit type", letter.visit_type),
+        ("Requested window", _window(letter)),
         ("Reason for referral", "; ".join(letter.reasons) or None),
+        ("Records shared", "; ".join(letter.records) or None),
     ]
     return [(label, value) for label, value in rows if value]
+
+
+def return_instructions(letter: Letter) -> str:
+    """How and by when to send the opinion back, with every way the chart gave to reach the ATP."""
+    sender = letter.sender or Contact()
+    who = letter.requester or "the referring physician"
+    where = f"{who}, {sender.clinic}" if sender.clinic else who
+    due = f" by {long_date(letter.due_by, 'en')}" if letter.due_by else ""
+    ways = [f"fax it to {sender.fax}" if sender.fax else "",
+            f"mail it to {sender.address}" if sender.address else ""]
+    how = " or ".join(way for way in ways if way)
+    call = f" With any question, call {sender.phone}." if sender.phone else ""
+    return (
+        f"Please send your opinion letter, with an answer to each question, to {where}{due}"
+        + (f": {how}." if how else ".")
+        + call
+        + " If this referral reached you electronically, complete its Task with your answers instead."
+    )
 
 
 def _addressee(letter: Letter) -> str | None:
@@ -54,61 +70,39 @@ def _addressee(letter: Letter) -> str | None:
     return letter.physician or letter.clinic
 
 
-def letter_pdf(letter: Letter) -> bytes:
+def _window(letter: Letter) -> str | None:
+    """"March 3, 2026 to April 1, 2026"."""
+    if letter.window is None:
+        return None
+    return " to ".join(long_date(day, "en") for day in letter.window)
+
+
+def letter_pdf(letter: Letter, date_text: str | None = None) -> bytes:
     """The referral letter on one or more Letter-size pages."""
-    pdf = _document(LETTER_TITLE)
-    _heading(pdf, LETTER_TITLE, 16)
-    for label, value in letter_rows(letter):
-        _labelled(pdf, label, value)
-    _heading(pdf, "Scope", 12)
-    _paragraph(pdf, letter.scope)
-    _heading(pdf, "Questions", 12)
+    document = PdfDocument(LETTER_TITLE)
+    document.heading(LETTER_TITLE, 16)
+    for label, value in letter_rows(letter, date_text):
+        document.labelled(label, value)
+    document.heading("Scope", 12)
+    document.paragraph(letter.scope)
+    document.heading("Questions", 12)
     for number, question in enumerate(letter.questions, start=1):
-        _paragraph(pdf, f"{number}. {question}")
-    pdf.ln(LINE)
-    _paragraph(pdf, LETTER_CLOSING)
-    return bytes(pdf.output())
+        document.paragraph(f"{number}. {question}")
+    document.heading("How to return the opinion", 12)
+    document.paragraph(return_instructions(letter))
+    document.paragraph(LETTER_SCOPE_CLOSING)
+    return document.output()
 
 
 def handout_pdf(handout: Handout) -> bytes:
     """The worker's handout on one page, in large type."""
-    pdf = _document(handout.title)
-    _heading(pdf, handout.title, 18)
+    document = PdfDocument(handout.title)
+    document.heading(handout.title, 18)
     for section in handout.sections:
-        _heading(pdf, section.heading, 13)
-        if section.sentences:
-            _paragraph(pdf, " ".join(section.sentences), size=12)
+        document.heading(section.heading, 13)
+        lines = section.sentences if section.one_per_line else (" ".join(section.sentences),)
+        for line in filter(None, lines):
+            document.paragraph(line, size=12)
         for item in section.items:
-            _paragraph(pdf, f"- {item}", size=12)
-    return bytes(pdf.output())
-
-
-def _document(title: str) -> FPDF:
-    """A Letter-size document with its title in the metadata."""
-    pdf = FPDF(format="letter")
-    pdf.set_title(latin1(title))
-    pdf.set_margins(20, 18, 20)
-    pdf.set_auto_page_break(auto=True, margin=18)
-    pdf.add_page()
-    return pdf
-
-
-def _heading(pdf: FPDF, text: str, size: int) -> None:
-    """A bold line with some space above."""
-    pdf.ln(LINE / 2)
-    pdf.set_font(FONT, "B", size)
-    pdf.multi_cell(0, LINE + 1, latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-
-
-def _labelled(pdf: FPDF, label: str, value: str) -> None:
-    """"Label: value" with the label in bold."""
-    pdf.set_font(FONT, "B", 11)
-    pdf.write(LINE, latin1(f"{label}: "))
-    pdf.set_font(FONT, "", 11)
-    pdf.multi_cell(0, LINE, latin1(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-
-
-def _paragraph(pdf: FPDF, text: str, size: int = 11) -> None:
-    """Wrapped text at the left margin."""
-    pdf.set_font(FONT, "", size)
-    pdf.multi_cell(0, LINE, latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            document.paragraph(f"- {item}", size=12)
+    return document.output()

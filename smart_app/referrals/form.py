@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from werkzeug.datastructures import MultiDict
 
@@ -28,6 +28,7 @@ from fhir_mappings.rules import (
     QUESTION_TEMPLATES,
     physician_warnings,
     related_clinic_reason,
+    validate_due_date,
     validate_questions,
     validate_window,
 )
@@ -65,6 +66,7 @@ class ComposeForm:
     window_start: str = ""
     window_end: str = ""
     acknowledged: bool = False
+    due_by: str = ""  # empty: the default (fhir_mappings.rules.default_due_date)
 
     @classmethod
     def from_form(cls, form: MultiDict[str, str]) -> ComposeForm:
@@ -80,29 +82,39 @@ class ComposeForm:
             window_start=form.get("window_start", ""),
             window_end=form.get("window_end", ""),
             acknowledged=form.get("acknowledge") == "yes",
+            due_by=form.get("due_by", ""),
         )
 
-    def apply(self, action: str, template: str = "") -> None:
-        """A question button: add (blank or a template), remove, or move one up or down."""
+    def apply(self, action: str, template: str = "") -> int | None:
+        """A question button: add (blank or a template), remove, or move one up or down.
+
+        Returns the index of the box the ATP should land on (the new, filled or moved one).
+        """
         if action == "add-question" and len(self.questions) < MAX_QUESTIONS:
             self.questions.append("")
-        elif action == "add-template" and template in QUESTION_TEMPLATES:
+            return len(self.questions) - 1
+        if action == "add-template" and template in QUESTION_TEMPLATES:
             blank = next((i for i, q in enumerate(self.questions) if not q.strip()), None)
             if blank is not None:
                 self.questions[blank] = template
-            elif len(self.questions) < MAX_QUESTIONS:
+                return blank
+            if len(self.questions) < MAX_QUESTIONS:
                 self.questions.append(template)
+                return len(self.questions) - 1
         elif (match := _MOVE.fullmatch(action)) and 0 <= int(match[2]) < len(self.questions):
-            self._move(match[1], int(match[2]))
+            return self._move(match[1], int(match[2]))
+        return None
 
-    def _move(self, verb: str, index: int) -> None:
+    def _move(self, verb: str, index: int) -> int:
         if verb == "remove":
             del self.questions[index]
             self.questions = self.questions or [""]
-            return
+            return min(index, len(self.questions) - 1)
         other = index - 1 if verb == "up" else index + 1
         if 0 <= other < len(self.questions):
             self.questions[index], self.questions[other] = self.questions[other], self.questions[index]
+            return other
+        return index
 
 
 def referral_from_form(form: ComposeForm, chart: Chart, authored_on: datetime) -> Referral:
@@ -117,6 +129,7 @@ def referral_from_form(form: ComposeForm, chart: Chart, authored_on: datetime) -
     records = _records(form, chart, modality, errors)
     window = _window(form, modality, authored_on, errors)
     physician = _physician(form, chart, authored_on, modality, errors)
+    due_by = _due_by(form, window, authored_on, errors)
     if errors or physician is None or modality is None:
         raise FormInvalid(errors)
     return Referral(
@@ -131,6 +144,7 @@ def referral_from_form(form: ComposeForm, chart: Chart, authored_on: datetime) -
         coverage=chart.coverage,
         records=records,
         window=window,
+        due_by=due_by,
     )
 
 
@@ -189,6 +203,18 @@ def _window(
         return validate_window(form.window_start, form.window_end, authored_on.date())
     except ReferralRuleError as error:
         errors["window"] = str(error)
+        return None
+
+
+def _due_by(
+    form: ComposeForm, window: tuple[str, str] | None, authored_on: datetime, errors: dict[str, str]
+) -> date | None:
+    """The opinion's due date, after the window when there is one (docs/domain-rules.md, "Due date")."""
+    window_end = date.fromisoformat(window[1]) if window else None
+    try:
+        return validate_due_date(form.due_by, authored_on.date(), window_end)
+    except ReferralRuleError as error:
+        errors["due_by"] = str(error)
         return None
 
 

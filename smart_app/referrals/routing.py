@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from typing import Any
 
 from fhir_mappings.domain import Clinic, Referral
+from fhir_mappings.letter import Contact, contact_from_mapping, receiver_from_physician, sender_from_requester
 from fhir_mappings.transaction import transaction_from_referral
 from smart_app.errors import ReferralInvalid
 from smart_app.referrals.outbox import NewDelivery
@@ -91,7 +93,19 @@ def summary_from_referral(referral: Referral, receiver: Receiver) -> dict[str, A
         "reasons": [reason.reference for reason in referral.reasons],
         "records": [{"reference": r.reference, "kind": r.kind, "title": r.title} for r in referral.records],
         "window": list(referral.window) if referral.window else None,
+        "due_by": referral.due_by.isoformat() if referral.due_by else None,
+        "contacts": {  # the letter's "From" and how to answer; the visit's address and phone
+            "sender": asdict(sender_from_requester(requester)),
+            "receiver": asdict(receiver_from_physician(physician)),
+        },
     }
+
+
+def contacts_from_summary(summary: Mapping[str, Any]) -> tuple[Contact | None, Contact | None]:
+    """(sender, receiver) as kept; None for a referral sent before the outbox kept them."""
+    contacts = summary.get("contacts")
+    kept = contacts if isinstance(contacts, Mapping) else {}
+    return contact_from_mapping(kept.get("sender")), contact_from_mapping(kept.get("receiver"))
 
 
 def _clinic(clinic: Clinic | None) -> dict[str, str] | None:

@@ -109,14 +109,16 @@ class Tracking:
             history = tuple(HistoryLine(e.at, history_text(e.kind, e.detail)) for e in events)
             return self._view(row, history, now)
 
-    def payload(self, referral_id: str, fhir_user: str, iss: str) -> dict[str, Any]:
-        """The transaction Bundle the referral was delivered as (the letter and handout are built from it)."""
+    def payload(self, referral_id: str, fhir_user: str, iss: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The transaction Bundle the referral was delivered as and the summary kept beside it (the
+        letter and handout are built from the two)."""
         with self._store.transaction() as db:
             row = db.get(DeliveryRecord, referral_id)
             if row is None or row.fhir_user != fhir_user or row.iss != iss:
                 raise not_found()
-            found: dict[str, Any] = json.loads(row.payload_json)
-            return found
+            bundle: dict[str, Any] = json.loads(row.payload_json)
+            summary: dict[str, Any] = json.loads(row.summary_json)
+            return bundle, summary
 
     def patient_of(self, referral_id: str, fhir_user: str, iss: str) -> str:
         """The referral's patient at the EHR ("Patient/…"), to check a launch may write for it."""
@@ -127,19 +129,26 @@ class Tracking:
             return row.patient_reference
 
     def _view(self, row: DeliveryRecord, history: tuple[HistoryLine, ...], now: datetime) -> ReferralView:
-        result = json.loads(row.result_json) if row.result_json else {}
-        task = _task_state(row, result, self._ns)
-        rerouted = referral_number_from_id(row.rerouted_to) if row.rerouted_to else None
-        facts = ReferralFacts(
-            outbox=row.state, task=task, filing=row.filing, last_error=row.last_error,
-            cancel_reason=row.cancel_reason, rerouted_to=rerouted, records_pending=bool(row.records_json),
-        )  # fmt: skip
-        return ReferralView(
-            id=row.id, created_at=row.created_at, lifecycle=lifecycle_from_facts(facts, now),
-            summary=json.loads(row.summary_json), result=result, task=task,
-            service_request_id=row.service_request_id, rerouted_to=row.rerouted_to, replaces=row.replaces,
-            history=history,
-        )  # fmt: skip
+        return view_from_row(row, self._ns, now, history)
+
+
+def view_from_row(
+    row: DeliveryRecord, ns: str, now: datetime, history: tuple[HistoryLine, ...] = ()
+) -> ReferralView:
+    """The referral as its outbox row holds it, with its stage at ``now``."""
+    result = json.loads(row.result_json) if row.result_json else {}
+    task = _task_state(row, result, ns)
+    rerouted = referral_number_from_id(row.rerouted_to) if row.rerouted_to else None
+    facts = ReferralFacts(
+        outbox=row.state, task=task, filing=row.filing, last_error=row.last_error,
+        cancel_reason=row.cancel_reason, rerouted_to=rerouted, records_pending=bool(row.records_json),
+    )  # fmt: skip
+    return ReferralView(
+        id=row.id, created_at=row.created_at, lifecycle=lifecycle_from_facts(facts, now),
+        summary=json.loads(row.summary_json), result=result, task=task,
+        service_request_id=row.service_request_id, rerouted_to=row.rerouted_to, replaces=row.replaces,
+        history=history,
+    )  # fmt: skip
 
 
 def not_found() -> ReferralNotFound:

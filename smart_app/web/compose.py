@@ -10,19 +10,13 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from fhir_mappings.codes import ACCREDITATION_DISPLAY, MODALITY_DISPLAY, SCOPE_STATEMENT
-from fhir_mappings.directory_search import DirectoryQuery, directory_rows
 from fhir_mappings.domain import Referral
-from fhir_mappings.errors import ReferralRuleError
+from fhir_mappings.ime_guard import IME_DIFFERENCE
 from fhir_mappings.rules import (
-    IME_DIFFERENCE,
     MAX_QUESTION_LENGTH,
     MAX_QUESTIONS,
-    QUESTION_TEMPLATES,
-    ime_warnings,
-    validate_questions,
-)
-from fhir_mappings.service_request import (
-    note_texts_from_questions,
+    QUESTION_TEMPLATE_TOPICS,
+    default_due_date,
 )
 from smart_app.capabilities import BY_NAME, missing_notices
 from smart_app.cds.app_context import suggested_form
@@ -33,6 +27,7 @@ from smart_app.chart.reader import SKIPPABLE, Chart, chart_from_json, chart_to_j
 from smart_app.chart.records import shared_records
 from smart_app.errors import EhrError, ReferralInvalid
 from smart_app.launches import capabilities, check_csrf
+from smart_app.referrals.earlier import earlier_referrals
 from smart_app.referrals.form import ComposeForm, FormInvalid, referral_from_form
 from smart_app.referrals.ledger import ReferralLedger
 from smart_app.referrals.receivers import Receiver
@@ -40,6 +35,7 @@ from smart_app.referrals.routing import new_delivery, receiver_for_referral
 from smart_app.referrals.send import SendOutcome, write_referral
 from smart_app.services import services, utcnow
 from smart_app.store import Launch
+from smart_app.web.compose_view import page_fields
 from smart_app.web.embedding import has_ehr_style, launch_context, needs_patient_banner
 from smart_app.web.guard import current_launch, protect
 
@@ -49,6 +45,9 @@ protect(bp)  # at import: a blueprint is set up once, however many apps register
 
 # shown at the top, before the ATP types
 NOTICED = ("send", "coverage", "conditions", "documents", "reports", "confirm", "provenance")
+# where the page lands after a button without JavaScript (the question buttons land on their box)
+FOCUS = {"search": "physician-results", "preview": "preview-title", "filter-conditions": "find-condition",
+         "check-physician": "physician-notes-title"}
 NO_REQUESTER = ("No requester was given, so a referral cannot say who asks for the opinion. "
                 "Open the patient again with your Practitioner id to send one.")
 
@@ -76,12 +75,17 @@ def compose_page() -> str:
 
 @bp.post("/compose")
 def compose_step() -> tuple[str, int]:
-    """The form's own buttons: add, remove or move a question, search the directory, preview."""
+    """The form's own buttons: add, remove or move a question, search the directory, preview;
+    the page comes back with focus where the button acted (the new or moved box, the section)."""
     launch = _launch()
     check_csrf(launch, request.form.get("csrf_token"))
     form = ComposeForm.from_form(request.form)
-    form.apply(request.form.get("action", ""), request.form.get("template", ""))
-    return _render(launch, _chart(launch), form), 200
+    action = request.form.get("action", "")
+    box = form.apply(action, request.form.get("template", ""))
+    focus = f"question-{box + 1}" if box is not None else FOCUS.get(action, "")
+    if action == "visit-type":
+        focus = {"record-review": "records", "": "modality-select"}.get(form.modality, "window-start")
+    return _render(launch, _chart(launch), form, focus=focus), 200
 
 
 @bp.post("/referrals")
@@ -176,38 +180,20 @@ def _chart(launch: Launch) -> Chart:
     return chart
 
 
-def _preview(form: ComposeForm) -> list[str]:
-    """Exactly the notes the receiving physician will read, once the questions are valid."""
-    try:
-        return note_texts_from_questions(validate_questions(form.questions))
-    except ReferralRuleError:
-        return []
-
-
 def _render(
     launch: Launch, chart: Chart, form: ComposeForm, errors: dict[str, str] | None = None,
-    suggested: bool = False,
+    focus: str = "", suggested: bool = False,
 ) -> str:
-    visit_type = request.form.get("find_visit_type", "")
-    query = DirectoryQuery(
-        request.form.get("find_name", ""),
-        request.form.get("find_specialty", ""),
-        request.form.get("find_level_ii") == "yes",
-        next((m for m in MODALITY_DISPLAY if m == visit_type), None),
-    )
     today = utcnow().date()
-    modality = next((m for m in MODALITY_DISPLAY if m == form.modality), None)
-    every = directory_rows(
-        chart.physicians, chart.requester, chart.clinics, DirectoryQuery(), today, modality
-    )
-    found = directory_rows(chart.physicians, chart.requester, chart.clinics, query, today, modality)
-    chosen = next((row for row in every if row.physician.role_reference == form.physician), None)
-    rows = found if chosen is None or chosen in found else [chosen, *found]
+    svc = services()
+    earlier = earlier_referrals(svc.store, svc.settings.namespace, launch.iss, chart.patient.reference,
+                                launch.fhir_user or "", utcnow())
     return render_template(
         "compose.html",
         chart=chart,
         form=form,
         errors=errors or {},
+        focus=focus,
         notices=missing_notices(capabilities(launch), NOTICED) + ([] if launch.fhir_user else [NO_REQUESTER]),
         granted=capabilities(launch),
         patient_banner=needs_patient_banner(launch),
@@ -217,16 +203,13 @@ def _render(
         csrf_token=launch.csrf_token,
         modalities=MODALITY_DISPLAY,
         accreditations=ACCREDITATION_DISPLAY,
-        templates=QUESTION_TEMPLATES,
+        templates=QUESTION_TEMPLATE_TOPICS,
         max_questions=MAX_QUESTIONS,
         max_length=MAX_QUESTION_LENGTH,
         scope_statement=SCOPE_STATEMENT,
         ime_difference=IME_DIFFERENCE,
-        warnings=ime_warnings([q for q in form.questions if q.strip()]),
-        rows=rows,
-        query=query,
-        chosen=chosen,
-        injury_date=min((c.onset[:10] for c in chart.conditions if c.onset), default=None),
-        preview=_preview(form),
+        default_due=default_due_date(today, None).isoformat(),
+        today=today.isoformat(),
         suggested=suggested,
+        **page_fields(chart, form, request.form, today, earlier),
     )

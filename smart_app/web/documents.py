@@ -1,23 +1,27 @@
 """The referral letter and the injured worker's handout: print views and PDFs.
 
-Built from the transaction Bundle the outbox keeps for the referral (its ServiceRequest and
-Coverage), so they open from any of the sending ATP's launches, whatever the launch's patient,
-and for no one else (docs/delivery.md, "Who sees a referral").
+Built from the transaction Bundle the outbox keeps for the referral (its ServiceRequest, Coverage,
+Patient and reasons) and the two clinics' contacts kept beside it, so they open from any of the
+sending ATP's launches, whatever the launch's patient, and for no one else (docs/delivery.md,
+"Who sees a referral").
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from flask import Blueprint, Response, render_template, request
 
-from fhir_mappings.handout import LANGUAGES, Handout, Language, handout_from_letter
+from fhir_mappings.handout import LANGUAGES, Handout, Language, handout_from_letter, long_date
 from fhir_mappings.letter import Letter, letter_from_transaction
 from fhir_mappings.referral_number import referral_number_from_id
 from smart_app.errors import ReferralInvalid, ReferralNotFound
-from smart_app.referrals.documents import handout_pdf, letter_pdf, letter_rows
+from smart_app.referrals.documents import handout_pdf, letter_pdf, letter_rows, return_instructions
+from smart_app.referrals.routing import contacts_from_summary
 from smart_app.web.guard import current_launch, protect
 from smart_app.web.referrals import tracking
+from smart_app.web.times import local
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("documents", __name__)
@@ -28,7 +32,8 @@ protect(bp)  # at import: a blueprint is set up once, however many apps register
 def letter_page(referral_id: str) -> str:
     """The letter as a page to print."""
     known_id, letter = _letter(referral_id)
-    return render_template("letter.html", letter=letter, rows=letter_rows(letter), referral_id=known_id)
+    return render_template("letter.html", letter=letter, rows=letter_rows(letter, _date(letter)),
+                           return_instructions=return_instructions(letter), referral_id=known_id)
 
 
 @bp.get("/referrals/<referral_id>/letter.pdf")
@@ -36,7 +41,8 @@ def letter_download(referral_id: str) -> Response:
     """The letter as a PDF."""
     known_id, letter = _letter(referral_id)
     logger.info("referral.letter id=%s", known_id)
-    return _pdf(letter_pdf(letter), f"referral-letter-{referral_number_from_id(known_id)}.pdf")
+    filename = f"referral-letter-{referral_number_from_id(known_id)}.pdf"
+    return _pdf(letter_pdf(letter, _date(letter)), filename)
 
 
 @bp.get("/referrals/<referral_id>/handout")
@@ -56,10 +62,11 @@ def handout_download(referral_id: str) -> Response:
 
 
 def _letter(referral_id: str) -> tuple[str, Letter]:
-    """The referral id and its letter, if it is one of this ATP's referrals."""
+    """The referral id and its letter, if it is one of this ATP's referrals: from the Bundle the outbox
+    keeps and the two clinics' contacts kept beside it, whatever the launch's patient."""
     launch = current_launch()
-    payload = tracking().payload(referral_id, launch.fhir_user or "", launch.iss)
-    letter = letter_from_transaction(payload)
+    bundle, summary = tracking().payload(referral_id, launch.fhir_user or "", launch.iss)
+    letter = letter_from_transaction(bundle, *contacts_from_summary(summary))
     if letter is None:
         raise ReferralNotFound("This referral has no letter.", "Open the referral's page instead.")
     return referral_id, letter
@@ -73,6 +80,15 @@ def _handout(referral_id: str) -> tuple[str, Handout]:
         raise ReferralInvalid("The handout exists in English (en) and Spanish (es) only.")
     known_id, letter = _letter(referral_id)
     return known_id, handout_from_letter(letter, language)
+
+
+def _date(letter: Letter) -> str | None:
+    """The letter's date: the day it was sent in the deployment's time zone (SMART_APP_TIME_ZONE)."""
+    try:
+        sent = datetime.fromisoformat(letter.authored_at or "")
+    except ValueError:
+        return None
+    return long_date(local(sent).date().isoformat(), "en") if sent.tzinfo else None
 
 
 def _pdf(data: bytes, filename: str) -> Response:

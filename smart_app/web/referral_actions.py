@@ -16,6 +16,7 @@ from dataclasses import replace
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from fhir_mappings.codes import ACCREDITATION_DISPLAY, MODALITY_DISPLAY
 from fhir_mappings.directory_search import DirectoryQuery, directory_rows
 from fhir_mappings.domain import MODALITIES, Physician, Replaced
 from fhir_mappings.provenance import provenance_from_status_change
@@ -178,7 +179,8 @@ def _reroute_form(launch: Launch, view: ReferralView, chart: Chart, error: str |
             if row.physician.role_reference != declined]  # fmt: skip
     new_id, chosen = request.form.get("referral_id") or uuid.uuid4().hex, request.form.get("physician", "")
     return render_template("reroute.html", referral=view, rows=rows, error=error, new_id=new_id,
-                           csrf_token=launch.csrf_token, chosen=chosen)  # fmt: skip
+                           csrf_token=launch.csrf_token, chosen=chosen, modalities=MODALITY_DISPLAY,
+                           accreditations=ACCREDITATION_DISPLAY)  # fmt: skip
 
 
 def _records_form(view: ReferralView, chart: Chart, error: str | None, chosen: list[str]) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, FrameLocator, Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
@@ -74,3 +74,9 @@ def _without_empty_bottom(picture: Image.Image, margin: int = 24) -> Image.Image
 def screenshot(tmp_path: Path) -> Screenshot:
     """UPDATE_SCREENSHOTS=1 writes into docs/img; otherwise into tmp_path, so the test still runs."""
     return Screenshot(DOCS_IMG if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path)
+
+
+def choose_physician(page: Page | FrameLocator, role_reference: str | None = None) -> None:
+    """Pick a physician card of the composer's directory (the first one that may be chosen if None)."""
+    wanted = f"[value='{role_reference}']" if role_reference else ":not([disabled])"
+    page.locator(f"input[type=radio][name=physician]{wanted}").first.check()

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from smart_app.config import Settings
+from tests.e2e.conftest import choose_physician
 from tests.sandbox_server import Sandbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_app")]
@@ -34,9 +35,7 @@ def test_an_atp_sends_a_second_opinion_referral(
     page.get_by_label("Visit type").select_option(label="Telehealth")
     page.get_by_label("First day").fill(_in_days(1))
     page.get_by_label("Last day").fill(_in_days(30))
-    physician = page.get_by_label("Physician", exact=True)
-    first_allowed = physician.locator("option:not([disabled]):not([value=''])").first
-    physician.select_option(first_allowed.get_attribute("value"))
+    choose_physician(page)  # the first card that may be chosen
     page.get_by_role("button", name="Send referral").click()
 
     expect(page.get_by_role("heading", name="Referral sent")).to_be_visible()
@@ -53,6 +52,7 @@ def test_an_atp_sends_a_second_opinion_referral(
     assert notes[1:] == [
         "Question 1 of 2: Is the working diagnosis correct?",
         "Question 2 of 2: What treatment would move her toward MMI?",
+        f"Opinion needed by {_in_days(44)}.",  # the default: 14 days after the window's last day
     ]
     assert resource["orderDetail"][1]["text"] in ("Telehealth",)
     assert resource["requester"]["reference"] == "Practitioner/atp-1"

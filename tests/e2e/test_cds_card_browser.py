@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from fhir_mappings.rules import QUESTION_TEMPLATES
+from fhir_mappings.rules import QUESTION_BY_TOPIC
 from tests.e2e.conftest import Screenshot
 from tests.sandbox_server import Sandbox
 
@@ -30,8 +30,8 @@ def test_the_charts_card_opens_the_composer_with_the_suggested_questions(
     screenshot(page, "cds-card.png")
     card.get_by_role("button", name="Open Second Opinion with the suggested reasons and questions").click()
     expect(page.locator("#stuck-case-suggestion")).to_contain_text("suggested by the stuck-case check")
-    expect(page.get_by_label("Question 1", exact=True)).to_have_value(QUESTION_TEMPLATES[0])
-    expect(page.get_by_label("Question 2", exact=True)).to_have_value(QUESTION_TEMPLATES[2])
+    expect(page.get_by_label("Question 1", exact=True)).to_have_value(QUESTION_BY_TOPIC["Diagnosis"])
+    expect(page.get_by_label("Question 2", exact=True)).to_have_value(QUESTION_BY_TOPIC["MMI"])
     reasons = page.get_by_role("group", name="Reason for referral").get_by_role("checkbox")
     expect(reasons).to_have_count(2)
     for reason in reasons.all():

@@ -10,10 +10,16 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Screenshot
+from tests.e2e.conftest import Screenshot, choose_physician
 from tests.sandbox_server import Sandbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_app")]
+MMI = ("Has the patient reached maximum medical improvement (MMI)? "
+       "If not, what treatment is needed, and when do you expect MMI?")
+WIDER_THAN_320 = (
+    "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 321)"
+    ".map(e => e.tagName + '#' + e.id + '.' + e.className).slice(0, 8)"
+)
 
 
 def _in_days(days: int) -> str:
@@ -39,22 +45,25 @@ def _service_request(page: Page, sandbox: Sandbox) -> dict[str, Any]:
     return resource
 
 
+def _violations(page: Page) -> list[str]:
+    return [v["id"] for v in Axe().run(page).response["violations"]]
+
+
 def test_in_person_referral(page: Page, sandbox: Sandbox) -> None:
     _launch(page, sandbox)
-    page.get_by_label("Question template").select_option(index=2)
+    page.get_by_label("Question template").select_option(label="MMI")
     page.get_by_role("button", name="Add template question").click()
-    expect(page.get_by_label("Question 1", exact=True)).to_have_value(
-        "Has the patient reached maximum medical improvement (MMI)? "
-        "If not, what treatment is needed, and when do you expect MMI?"
-    )
+    expect(page.get_by_label("Question 1", exact=True)).to_have_value(MMI)
     page.get_by_label("Visit type").select_option(label="In person")
     page.get_by_label("First day").fill(_in_days(3))
     page.get_by_label("Last day").fill(_in_days(40))
-    page.get_by_label("Physician", exact=True).select_option("PractitionerRole/so-1")
+    page.get_by_label("Opinion needed by").fill(_in_days(50))
+    choose_physician(page, "PractitionerRole/so-1")
     page.get_by_role("button", name="Send referral").click()
     resource = _service_request(page, sandbox)
     assert resource["occurrencePeriod"] == {"start": _in_days(3), "end": _in_days(40)}
     assert resource["orderDetail"][1]["text"] == "In person"
+    assert resource["note"][-1]["text"] == f"Opinion needed by {_in_days(50)}."
 
 
 def test_record_review_with_two_documents(page: Page, sandbox: Sandbox) -> None:
@@ -64,7 +73,7 @@ def test_record_review_with_two_documents(page: Page, sandbox: Sandbox) -> None:
     records = page.get_by_role("group", name="Records to share")
     records.get_by_label("Office visit note").check()
     records.get_by_label("Work status report (restrictions)").check()
-    page.get_by_label("Physician", exact=True).select_option("PractitionerRole/so-2")
+    choose_physician(page, "PractitionerRole/so-2")
     page.get_by_role("button", name="Send referral").click()
     resource = _service_request(page, sandbox)
     assert sorted(r["reference"] for r in resource["supportingInfo"]) == [
@@ -75,28 +84,31 @@ def test_record_review_with_two_documents(page: Page, sandbox: Sandbox) -> None:
 
 def test_a_related_clinic_is_blocked_with_the_reason(page: Page, sandbox: Sandbox) -> None:
     _launch(page, sandbox)
-    option = page.locator("#physician-select option[value='PractitionerRole/so-7']")
-    expect(option).to_be_disabled()
-    expect(option).to_contain_text("related clinic, not available")
-    page.get_by_text("Directory details").click()
+    card = page.locator(".card", has=page.locator("input[value='PractitionerRole/so-7']"))
+    expect(card.get_by_role("radio")).to_be_disabled()
     reason = "Dr. Harper Castillo, MD works at Front Range Occupational Health, your own organization"
-    expect(page.get_by_text(reason)).to_be_visible()
+    expect(card).to_contain_text("Related clinic, not available: " + reason)
 
 
-def test_an_ime_question_warns_and_may_still_be_sent(page: Page, sandbox: Sandbox) -> None:
+def test_an_ime_question_warns_at_once_naming_it_and_may_still_be_sent(
+    page: Page, sandbox: Sandbox
+) -> None:
     _launch(page, sandbox)
-    page.get_by_label("Question 1", exact=True).fill("What is the impairment rating per AMA Guides?")
-    page.get_by_role("button", name="Update preview").last.click()
-    warning = page.get_by_role("status")
+    page.get_by_label("Question 1", exact=True).fill("Is the diagnosis correct?")
+    page.get_by_role("button", name="Add question").click()
+    page.get_by_label("Question 2", exact=True).fill("Please prepare her for the deposition next week.")
+    warning = page.locator("#ime-warning")  # no button pressed: the script asked the server
     expect(warning).to_contain_text("These questions read like an IME.")
-    expect(warning).to_contain_text("You might ask instead:")
+    expect(warning).to_contain_text("Question 2 (“Please prepare her for the deposition next week.”)")
+    expect(warning).not_to_contain_text("Question 1")
+    expect(page.locator("#before-sending")).to_contain_text("Question 2")
     expect(page.locator(".notes")).to_contain_text(
-        "Question 1 of 1: What is the impairment rating per AMA Guides?"
+        "Question 2 of 2: Please prepare her for the deposition next week."
     )
     page.get_by_label("Visit type").select_option(label="Telehealth")
     page.get_by_label("First day").fill(_in_days(1))
     page.get_by_label("Last day").fill(_in_days(10))
-    page.get_by_label("Physician", exact=True).select_option("PractitionerRole/so-1")
+    choose_physician(page, "PractitionerRole/so-1")
     page.get_by_role("button", name="Send referral").click()
     assert _service_request(page, sandbox)["status"] == "active"
 
@@ -109,33 +121,31 @@ def test_keyboard_only_reorders_questions_without_losing_text(page: Page, sandbo
     page.keyboard.press("Tab")  # -> Add question
     expect(page.get_by_role("button", name="Add question")).to_be_focused()
     page.keyboard.press("Enter")
-    page.get_by_label("Question 2", exact=True).focus()
+    expect(page.get_by_label("Question 2", exact=True)).to_be_focused()  # the new box
     page.keyboard.type("Second question?")
     page.get_by_role("button", name="Move up question 2").focus()
     page.keyboard.press("Enter")
     expect(page.get_by_label("Question 1", exact=True)).to_have_value("Second question?")
     expect(page.get_by_label("Question 2", exact=True)).to_have_value("First question?")
+    expect(page.get_by_label("Question 1", exact=True)).to_be_focused()  # the moved box
     page.get_by_label("Question 2", exact=True).focus()
     page.keyboard.press("End")
     page.keyboard.press("Enter")  # a newline in the box, never a form submission
     expect(page.get_by_label("Question 2", exact=True)).to_have_value("First question?\n")
 
 
-def test_axe_finds_no_serious_violation_at_320_px(page: Page, sandbox: Sandbox) -> None:
+def test_axe_finds_no_violation_at_320_px(page: Page, sandbox: Sandbox) -> None:
     page.set_viewport_size({"width": 320, "height": 900})
     _launch(page, sandbox)
     page.get_by_label("Question 1", exact=True).fill("Is there an apportionment to a prior injury?")
-    page.get_by_label("Physician", exact=True).select_option("PractitionerRole/so-6")
-    page.get_by_role("button", name="Update preview").last.click()
-    expect(page.get_by_role("status")).to_be_visible()
-    violations = Axe().run(page).response["violations"]
-    serious = [v["id"] for v in violations if v["impact"] in ("serious", "critical")]
-    assert serious == []
-    wide = page.evaluate(
-        "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 321)"
-        ".map(e => e.tagName + '#' + e.id + '.' + e.className).slice(0, 8)"
-    )
-    assert wide == []  # no sideways scrolling in a narrow EHR side panel
+    page.get_by_role("button", name="Add question").click()
+    page.get_by_label("Question 2", exact=True).fill("Is the hearing next month a reason to wait?")
+    page.get_by_label("Visit type").select_option(label="In person")
+    choose_physician(page, "PractitionerRole/so-6")
+    expect(page.locator("#ime-warning")).to_be_visible()
+    expect(page.locator("#acknowledge")).to_be_visible()
+    assert _violations(page) == []
+    assert page.evaluate(WIDER_THAN_320) == []  # no sideways scrolling in a narrow EHR side panel
 
 
 def test_composer_screenshot_for_the_readme(
@@ -145,10 +155,12 @@ def test_composer_screenshot_for_the_readme(
     page.set_viewport_size({"width": 900, "height": 1200})
     _launch(page, sandbox)
     page.get_by_label("Question 1", exact=True).fill("Is the diagnosis of lumbar strain correct?")
-    page.get_by_label("Question template").select_option(index=2)
+    page.get_by_label("Question template").select_option(label="MMI")
     page.get_by_role("button", name="Add template question").click()
     page.get_by_label("Visit type").select_option(label="In person")
-    page.get_by_label("Physician", exact=True).select_option("PractitionerRole/so-1")
-    page.get_by_role("button", name="Update preview").last.click()
+    page.get_by_label("First day").fill(_in_days(7))
+    page.get_by_label("Last day").fill(_in_days(35))
+    choose_physician(page, "PractitionerRole/so-1")
     expect(page.locator(".notes")).to_contain_text("Question 2 of 2: Has the patient reached")
+    expect(page.locator(".notes")).to_contain_text("Opinion needed by")
     assert screenshot(page, "composer.png").stat().st_size > 10_000

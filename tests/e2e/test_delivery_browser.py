@@ -10,6 +10,7 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from smart_app.config import Settings
+from tests.e2e.conftest import choose_physician
 from tests.integration.test_delivery_loop import Worker, clinic_sets, search
 from tests.sandbox_server import Sandbox
 
@@ -31,7 +32,7 @@ def _send(page: Page, sandbox: Sandbox) -> None:
     page.get_by_label("Visit type").select_option(label="Telehealth")
     page.get_by_label("First day").fill((date.today() + timedelta(days=1)).isoformat())
     page.get_by_label("Last day").fill((date.today() + timedelta(days=10)).isoformat())
-    page.get_by_label("Physician", exact=True).select_option("PractitionerRole/so-1")  # Level II, unrelated
+    choose_physician(page, "PractitionerRole/so-1")  # Level II, unrelated
     page.get_by_role("button", name="Send referral").click()
     expect(page.get_by_role("heading", name="Referral sent")).to_be_visible()
 

@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from fhir_mappings.codes import SCOPE_STATEMENT
-from tests.e2e.conftest import Screenshot
+from tests.e2e.conftest import Screenshot, choose_physician
+from tests.e2e.test_composer_journeys import WIDER_THAN_320
 from tests.sandbox_server import Sandbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_app")]
@@ -43,7 +45,7 @@ def sent(browser: Browser, sandbox: Sandbox, live_app: str) -> Iterator[tuple[Br
     page.get_by_label("Visit type").select_option(label="In person")
     page.get_by_label("First day").fill((date.today() + timedelta(days=7)).isoformat())
     page.get_by_label("Last day").fill((date.today() + timedelta(days=35)).isoformat())
-    page.get_by_label("Physician", exact=True).select_option("PractitionerRole/so-1")
+    choose_physician(page, "PractitionerRole/so-1")
     page.get_by_role("button", name="Send referral").click()
     expect(page.get_by_role("heading", name="Referral sent")).to_be_visible()
     yield context, page.url
@@ -100,3 +102,28 @@ def test_the_handout_print_view_says_no_ime_and_your_doctor_stays_in_charge(
         expect(section).to_contain_text(sentence)
     expect(handout).to_contain_text("Dr. Riley Chen, MD")
     screenshot(page, image)
+
+
+def test_the_letter_gives_birth_date_injury_and_how_to_reach_the_referring_clinic(
+    confirmation: Page,
+) -> None:
+    page = confirmation
+    page.get_by_role("link", name="print view").click()
+    letter = page.get_by_role("article", name="Second-opinion referral")
+    for label, value in (("Date of birth", "March 12, 1984"), ("Date of injury", "November 3, 2025"),
+                         ("Phone", "303-555-0145"), ("Fax", "303-555-0141"),
+                         ("Referring clinic", "Front Range Occupational Health"),
+                         ("Address", "2201 East Colfax Avenue, Denver, CO 80206")):
+        expect(letter.locator("div", has=page.locator("dt", has_text=label)).first).to_contain_text(value)
+    expect(letter.locator(".return")).to_contain_text("fax it to 303-555-0141")
+    expect(letter).to_contain_text("Opinion needed by")
+
+
+@pytest.mark.parametrize("link", ["print view", "English", "Español"])
+def test_the_documents_read_at_320_px_and_pass_axe(confirmation: Page, link: str) -> None:
+    page = confirmation
+    page.set_viewport_size({"width": 320, "height": 800})
+    page.get_by_role("link", name=link, exact=True).click()
+    expect(page.locator("article.document")).to_be_visible()
+    assert page.evaluate(WIDER_THAN_320) == []
+    assert [v["id"] for v in Axe().run(page).response["violations"]] == []

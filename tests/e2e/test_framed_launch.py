@@ -117,3 +117,37 @@ def _text(frame: Frame) -> str:
         return frame.content()
     except PlaywrightError:  # a refused frame may not be readable at all
         return ""
+
+
+@pytest.fixture(scope="module")
+def framed_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setting]:
+    """What ``SMART_APP_FRAMED=true make run`` starts: the sandbox's own front page frames the app."""
+    root = tmp_path_factory.mktemp("framed-run")
+    app_port = free_port()
+    app_url = f"http://127.0.0.1:{app_port}"
+    with start_sandbox(data_dir=root / "sandbox", app_base_url=app_url,
+                       extra_env={"SANDBOX_APP_FRAMED": "true"}) as sandbox:
+        settings = Settings(public_url=app_url, database_url=f"sqlite:///{Path(root) / 'app.sqlite3'}",
+                            registrations=write_registration(root / "registrations", sandbox),
+                            data_keys=new_key_line("framed"), framed=True)
+        server = make_server("127.0.0.1", app_port, create_app(settings), threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            yield Setting(app_url, sandbox, sandbox.ehr_url, "")
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+def test_the_sandbox_front_page_opens_the_app_in_its_frame(page: Page, framed_sandbox: Setting) -> None:
+    page.goto(framed_sandbox.ehr_page)
+    page.get_by_label("Patient").select_option("wc-2")
+    page.get_by_role("button", name="Launch Second Opinion").click()
+    app = page.frame_locator("iframe[name=app]")
+    expect(app.get_by_role("heading", name="New second-opinion referral")).to_be_visible()
+    expect(app.locator(".patient-line")).to_contain_text("Marcus Oyelaran")  # the EHR shows the banner
+    assert page.url == framed_sandbox.ehr_page  # the EHR's page stays; the app lives in the frame
+    app.get_by_role("button", name="Add question").click()
+    expect(app.get_by_label("Question 2", exact=True)).to_be_visible()
+    cookies = page.context.cookies(framed_sandbox.app_url)
+    assert cookies and all(c["sameSite"] == "None" and c["secure"] for c in cookies)

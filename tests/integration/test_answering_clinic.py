@@ -110,3 +110,16 @@ def test_signing_completes_the_task_with_a_pdf_letter_and_a_signature(
     [provenance] = [e["resource"] for e in provenances.get("entry", [])]
     assert provenance["agent"][0]["who"]["reference"] == "Practitioner/so-1-prac"
     assert provenance["signature"][0]["type"][0]["code"] == "1.2.840.10065.1.12.1.1"
+
+
+def test_the_signed_letter_keeps_a_name_outside_latin_1(clinic: FhirClient, sandbox: Sandbox) -> None:
+    """Defect: the letter drew with a Latin-1 core font, so "Nguyễn" printed as "Nguy?n"."""
+    name = {"family": "Nguyễn", "given": ["Thị", "Ngọc", "Ánh"]}
+    delivered = deliver(sandbox, QUESTIONS, owner="so-1", name=name)
+    chen = _physician(clinic, "so-1-prac")
+    _accept(clinic, chen, delivered.task_id)
+    letter = sign(Signing(clinic, chen, delivered.task_id, NS, NOW, DENVER), OPINION)
+    document = clinic.read("DocumentReference", letter.split("/")[1])
+    pdf = PdfReader(io.BytesIO(base64.b64decode(document["content"][0]["attachment"]["data"])))
+    text = " ".join(page.extract_text() for page in pdf.pages)
+    assert "Patient: Thị Ngọc Ánh Nguyễn (born 1984-03-12)" in text

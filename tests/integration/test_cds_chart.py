@@ -10,7 +10,7 @@ import requests
 from flask import Flask
 from sqlalchemy import select
 
-from fhir_mappings.rules import QUESTION_TEMPLATES
+from fhir_mappings.rules import QUESTION_BY_TOPIC
 from smart_app.cds.records import CardFeedback
 from smart_app.services import services
 from tests.pages import browser_session, form_fields, referral_form
@@ -83,7 +83,7 @@ def test_the_cards_launch_opens_the_composer_filled_in(sandbox: Sandbox, flask_a
     assert (
         'id="stuck-case-suggestion"' in composer.text and "suggested by the stuck-case check" in composer.text
     )
-    assert fields.textareas["question"] == [QUESTION_TEMPLATES[0], QUESTION_TEMPLATES[3]]
+    assert fields.textareas["question"] == [QUESTION_BY_TOPIC[t] for t in ("Diagnosis", "Work restrictions")]
     assert fields.checked["reason"] == ["Condition/wc-11-cond-1"]
     with flask_app.app_context(), services().store.transaction() as db:
         (row,) = db.scalars(select(CardFeedback).where(CardFeedback.card_uuid == card)).all()

@@ -99,6 +99,10 @@ def test_the_same_atp_opens_them_from_a_launch_for_another_patient(
     mine = url.replace(launch_key(url), launch_key(page.url))
     for suffix in ("", "/letter", "/letter.pdf", "/handout?lang=en", "/handout.pdf?lang=es"):
         assert own.get(f"{mine}{suffix}", timeout=30).status_code == 200, suffix
+    # everything the letter says comes from the outbox, none from this launch's chart (wc-2's)
+    letter = own.get(f"{mine}/letter", timeout=30).text
+    for expected in ("Dana Whitfield", "March 12, 1984", "303-555-0145", "1450 Larimer Street"):
+        assert expected in letter
 
 
 def test_another_atp_cannot_open_them(sandbox: Sandbox, sent: tuple[requests.Session, str]) -> None:
@@ -112,3 +116,28 @@ def test_another_atp_cannot_open_them(sandbox: Sandbox, sent: tuple[requests.Ses
         # this launch's URL in the other browser: that browser holds no cookie for it
         assert other.get(f"{url}{suffix}", timeout=30).status_code == 401
     assert requests.get(f"{url}/letter.pdf", timeout=30).status_code == 401  # no launch at all
+
+
+def test_a_name_outside_latin1_keeps_every_letter_and_the_letter_says_how_to_reply(
+    sandbox: Sandbox,
+) -> None:
+    """wc-20 is Thị Ngọc Ánh Nguyễn: the letter and the handout PDFs keep her name; the letter
+    gives her birth date, the date of injury, the due date and the referring clinic's phone and fax."""
+    browser, page = launch_from_ehr(sandbox, patient="wc-20")
+    data = referral_form(page.text, question=QUESTIONS, physician="PractitionerRole/so-1")
+    sent = browser.post(page.url.replace("/compose", "/referrals"), data=data, timeout=30)
+    assert sent.status_code == 200, sent.text
+    url = sent.url.removesuffix("?sent=1")
+    letter = _pdf_text(browser.get(f"{url}/letter.pdf", timeout=30))
+    handout = _pdf_text(browser.get(f"{url}/handout.pdf", params={"lang": "es"}, timeout=30))
+    assert "Patient: Thị Ngọc Ánh Nguyễn" in letter
+    assert letter.count("?") == sum(question.count("?") for question in QUESTIONS)  # no letter became "?"
+    for expected in ("Date of birth: May 9, 1986", "Date of injury: October 6, 2025",
+                     "Referring clinic: Front Range Occupational Health", "Phone: 303-555-0145",
+                     "Fax: 303-555-0141", "Opinion needed by: ", "How to return the opinion"):
+        assert expected in letter
+    assert "Thị Ngọc Ánh Nguyễn" not in handout  # the worker's own name is not on her handout
+    assert "Teléfono: 303-555-0152." in handout  # Dr. Chen's direct line
+    view = browser.get(f"{url}/letter", timeout=30).text.replace("&#39;", "'")
+    for expected in ("Date of birth", "May 9, 1986", "Date of injury", "303-555-0145"):
+        assert expected in view

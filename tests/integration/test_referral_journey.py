@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -79,9 +80,11 @@ def test_send_referral_writes_the_service_request(sandbox: Sandbox, app_settings
     codings = {(c["system"], c["code"]) for c in resource["code"]["coding"]}
     assert ("http://snomed.info/sct", "3457005") in codings
     assert resource["note"][0]["text"] == SCOPE
+    window_end = date.fromisoformat(str(data["window_end"]))
     assert [n["text"] for n in resource["note"][1:]] == [
         "Question 1 of 2: Is the diagnosis of lumbar strain correct?",
         "Question 2 of 2: Is the patient at MMI?",
+        f"Opinion needed by {(window_end + timedelta(days=14)).isoformat()}.",  # the default due date
     ]
     assert questions_from_service_request(resource) == tuple(data["question"])  # type: ignore[arg-type]
 

@@ -171,6 +171,8 @@ def test_declined_with_its_reason_then_sent_to_another_physician(
     assert task["owner"]["reference"] == "PractitionerRole/so-2"
     assert [i["valueString"] for i in task["input"]] == QUESTIONS
     assert clinic.task(referral_id)["status"] == "rejected"  # the declined Task is left as it is
+    due = clinic.task(referral_id)["restriction"]["period"]["end"]
+    assert task["restriction"] == {"period": {"end": due}}  # the due date goes with it, not retyped
     [new_order] = ehr_search(sandbox, "ServiceRequest", identifier=f"{ns}/sid/referral|{new_id}")
     assert new_order["replaces"] == [{"reference": f"ServiceRequest/{declined_order['id']}",
                                       "identifier": {"system": f"{ns}/sid/referral", "value": referral_id}}]

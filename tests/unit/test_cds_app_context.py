@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from fhir_mappings.domain import ConditionSummary, PatientSummary, Requester
-from fhir_mappings.rules import MAX_QUESTIONS, QUESTION_TEMPLATES
+from fhir_mappings.rules import MAX_QUESTIONS, QUESTION_BY_TOPIC
 from fhir_mappings.stuck_case import CaseFacts, Finding, Verdict
 from smart_app.cds.app_context import (
     SOURCE,
@@ -29,12 +29,12 @@ def context(**doc: object) -> str:
 
 
 def test_the_app_context_round_trips() -> None:
-    text = app_context_from_suggestion(["Condition/c1"], [QUESTION_TEMPLATES[0]])
+    text = app_context_from_suggestion(["Condition/c1"], [QUESTION_BY_TOPIC["Diagnosis"]])
     found = suggestion_from_app_context(text)
     assert (
         found is not None
         and found.reasons == ("Condition/c1",)
-        and found.questions == (QUESTION_TEMPLATES[0],)
+        and found.questions == (QUESTION_BY_TOPIC["Diagnosis"],)
     )
 
 
@@ -106,7 +106,8 @@ def test_the_token_response_keeps_app_context_only_as_a_bounded_string(value: ob
 def test_the_summary_stays_under_140_characters_and_names_the_first_findings() -> None:
     facts = CaseFacts((), True, date(2026, 1, 1), (), (), (), None, False, None)
     findings = tuple(
-        Finding("same-restrictions", "x" * 60 + str(n), "evidence", QUESTION_TEMPLATES[3]) for n in range(4)
+        Finding("same-restrictions", "x" * 60 + str(n), "evidence", QUESTION_BY_TOPIC["Work restrictions"])
+        for n in range(4)
     )
     card = stuck_case_card(Verdict(facts, findings), "https://app", "https://ns", ("u1", "u2"))
     assert card["summary"].startswith("Consider a second opinion: ") and len(card["summary"]) <= MAX_SUMMARY

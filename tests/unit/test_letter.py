@@ -1,7 +1,7 @@
 """The referral letter and the worker's handout, built from the ServiceRequest we write."""
 
-from dataclasses import replace
-from datetime import UTC, datetime
+from dataclasses import asdict, replace
+from datetime import UTC, date, datetime
 
 import pytest
 import textstat  # type: ignore[import-untyped]  # ships no type hints
@@ -14,11 +14,20 @@ from fhir_mappings.domain import (
     Modality,
     PatientSummary,
     Physician,
+    RecordSummary,
     Referral,
     Requester,
 )
-from fhir_mappings.handout import LANGUAGES, handout_from_letter, handout_from_service_request
-from fhir_mappings.letter import Letter, letter_from_service_request
+from fhir_mappings.handout import LANGUAGES, handout_from_letter, handout_from_service_request, long_date
+from fhir_mappings.letter import (
+    Contact,
+    Letter,
+    LetterContext,
+    contact_from_mapping,
+    letter_from_service_request,
+    receiver_from_physician,
+    sender_from_requester,
+)
 from fhir_mappings.service_request import service_request_from_referral
 
 NS = "https://so.example.org/fhir"
@@ -55,7 +64,27 @@ EXPECTED = Letter(
     claim="WC-2026-0417",
     insurer="Pinnacol Assurance",
     employer="Front Range Builders",
+    authored_at="2026-11-20T16:05:00Z",
 )
+ATP_CLINIC = Clinic("Organization/org-atp", "Front Range Occupational Health",
+                    address="1450 Larimer Street, Suite 300, Denver, CO 80202", phone="303-555-0140",
+                    fax="303-555-0141")
+SUMMIT = Clinic("Organization/org-summit", "Summit Occupational Health",
+                address="2201 East Colfax Avenue, Denver, CO 80206", phone="303-555-0150")
+ATP = Requester("Practitioner/atp-1", "Dr. Casey Atwood, MD", ATP_CLINIC, phone="303-555-0145",
+                fax="303-555-0141")
+CONTEXT = LetterContext(
+    coverage=COVERAGE,
+    birth_date="1984-03-12",
+    onsets=("2025-12-01", "2025-11-03T08:00:00-07:00"),
+    sender=sender_from_requester(ATP),
+    receiver=receiver_from_physician(replace(REFERRAL.physician, clinic=SUMMIT)),
+)
+WIDE = replace(REFERRAL, modality="in-person", window=("2026-12-01", "2026-12-31"),
+               due_by=date(2027, 1, 15),
+               records=(RecordSummary("DocumentReference/d1", "DocumentReference", "Office visit note"),
+                        RecordSummary("DiagnosticReport/r1", "DiagnosticReport", "MRI lumbar spine")))
+WIDE_RESOURCE = service_request_from_referral(WIDE, NS)
 
 
 def test_the_letter_holds_exactly_what_the_service_request_and_claim_say() -> None:
@@ -73,6 +102,53 @@ def test_a_bare_service_request_still_gives_a_letter() -> None:
     assert letter == Letter(None, None, None, None, None, None, None, None, SCOPE_STATEMENT, (), ())
 
 
+def test_the_rest_of_the_referral_adds_birth_date_injury_contacts_window_records_and_due_date() -> None:
+    letter = letter_from_service_request(WIDE_RESOURCE, context=CONTEXT)
+    assert (letter.birth_date, letter.injury_date) == ("1984-03-12", "2025-11-03")  # the earliest onset
+    assert letter.due_by == "2027-01-15"
+    assert letter.window == ("2026-12-01", "2026-12-31")
+    assert letter.records == ("Office visit note", "MRI lumbar spine")
+    assert letter.sender == Contact("Front Range Occupational Health",
+                                    "1450 Larimer Street, Suite 300, Denver, CO 80202", "303-555-0145",
+                                    "303-555-0141")
+    assert letter.receiver == Contact("Summit Occupational Health",
+                                      "2201 East Colfax Avenue, Denver, CO 80206", "303-555-0150", None)
+
+
+def test_the_claims_date_of_injury_comes_first_and_a_coverage_not_named_adds_nothing() -> None:
+    dated = replace(CONTEXT, coverage=replace(COVERAGE, injury_date="2025-10-30"))
+    assert letter_from_service_request(WIDE_RESOURCE, context=dated).injury_date == "2025-10-30"
+    other = replace(CONTEXT, coverage=replace(COVERAGE, reference="Coverage/other", injury_date="2020-01-01"))
+    letter = letter_from_service_request(WIDE_RESOURCE, context=other)
+    assert (letter.claim, letter.injury_date) == (None, "2025-11-03")
+
+
+def test_the_physicians_own_line_comes_before_the_clinics_and_kept_contacts_read_back() -> None:
+    own = receiver_from_physician(replace(REFERRAL.physician, clinic=SUMMIT, phone="303-555-0159"))
+    assert (own.phone, own.address) == ("303-555-0159", SUMMIT.address)
+    assert contact_from_mapping(asdict(own)) == own
+    assert contact_from_mapping({"phone": 5, "clinic": ["x"]}) is None  # read liberally: nothing usable
+    assert contact_from_mapping(None) is None
+
+
+def test_long_dates_in_both_languages() -> None:
+    assert long_date("2027-01-15", "en") == "January 15, 2027"
+    assert long_date("2027-01-15T10:00:00Z", "es") == "15 de enero de 2027"
+    assert long_date("someday", "en") == "someday"
+
+
+def test_the_handout_names_each_doctor_once_and_gives_where_and_when() -> None:
+    letter = letter_from_service_request(WIDE_RESOURCE, context=CONTEXT)
+    text = handout_from_letter(letter, "en").text()
+    assert text.count("Dr. Casey Atwood") == 1 and text.count("Dr. Morgan Avery") == 1
+    assert "Address: 2201 East Colfax Avenue, Denver, CO 80206." in text
+    assert "Phone: 303-555-0150." in text
+    assert "between December 1, 2026 and December 31, 2026." in text
+    spanish = handout_from_letter(letter, "es").text()
+    assert "entre el 1 de diciembre de 2026 y el 31 de diciembre de 2026." in spanish
+    assert "Dirección: 2201 East Colfax Avenue" in spanish
+
+
 def test_the_english_handout_names_the_people_the_visit_and_the_claim() -> None:
     handout = handout_from_service_request(RESOURCE, "en", COVERAGE)
     assert handout.title == "Your second-opinion visit"
@@ -86,7 +162,8 @@ def test_the_english_handout_names_the_people_the_visit_and_the_claim() -> None:
         "Doctor: Dr. Morgan Avery, MD.", "Clinic: Summit Occupational Health.")
     assert by_heading["What to bring"].items[-2:] == (
         "Your claim number: WC-2026-0417", "Your referral number: 04HM-ASW9")  # read out on the phone
-    assert "Dr. Casey Atwood, MD is still your doctor for this injury." in handout.text()
+    assert "Dr. Casey Atwood, MD, your doctor for this work injury, asked another doctor" in handout.text()
+    assert "Your doctor is still in charge of your care for this injury." in handout.text()
 
 
 def test_the_spanish_handout_says_the_same_in_spanish() -> None:
@@ -130,4 +207,15 @@ def test_a_record_review_needs_no_appointment() -> None:
     by_heading = {s.heading: s for s in handout_from_service_request(resource, "en").sections}
     assert by_heading["Who and where"].sentences[-1] == "The clinic may call you with a question."
     assert by_heading["What to bring"].items == (
-        "Nothing: Dr. Casey Atwood, MD will send your records", "Your referral number: 04HM-ASW9")
+        "Nothing: your doctor will send your records", "Your referral number: 04HM-ASW9")
+
+
+@pytest.mark.parametrize("modality", ["in-person", "telehealth", "record-review"])
+def test_with_address_phone_and_dates_the_handout_stays_plain(modality: Modality) -> None:
+    resource = service_request_from_referral(replace(WIDE, modality=modality), NS)
+    letter = letter_from_service_request(resource, context=CONTEXT)
+    textstat.set_lang("en")
+    assert textstat.flesch_kincaid_grade(handout_from_letter(letter, "en").text()) <= 6.5
+    textstat.set_lang("es")
+    assert textstat.fernandez_huerta(handout_from_letter(letter, "es").text()) >= 80
+    textstat.set_lang("en")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from fhir_mappings.ime_order import ime_orders_from_draft_orders
-from fhir_mappings.rules import QUESTION_TEMPLATES
+from fhir_mappings.rules import QUESTION_BY_TOPIC
 from fhir_mappings.stuck_case import (
     StuckThresholds,
     Verdict,
@@ -124,7 +124,7 @@ def test_no_mmi_past_the_expected_time_is_a_finding_with_dates_and_counts() -> N
     # the visit before the injury is not counted
     assert "4 visits since, the last on " + ago(2) in finding.evidence
     assert "2 active conditions" in finding.evidence and "within 26 weeks" in finding.evidence
-    assert finding.question == QUESTION_TEMPLATES[2]
+    assert finding.question == QUESTION_BY_TOPIC["MMI"]
 
 
 def test_the_expected_time_is_a_threshold() -> None:
@@ -151,7 +151,7 @@ def test_the_same_work_restrictions_for_many_weeks_is_a_finding() -> None:
     result = verdict(resources)
     assert rules(resources) == ["same-restrictions"]
     assert f"at 3 visits from {ago(8)} to {ago(1)} (7 weeks)" in result.findings[0].evidence
-    assert result.findings[0].question == QUESTION_TEMPLATES[3]
+    assert result.findings[0].question == QUESTION_BY_TOPIC["Work restrictions"]
 
 
 def test_restrictions_that_change_are_not_stuck() -> None:
@@ -240,10 +240,10 @@ def test_every_finding_adds_its_question_after_the_diagnosis() -> None:
         "no-functional-gain",
     ]
     assert result.questions == (
-        QUESTION_TEMPLATES[0],
-        QUESTION_TEMPLATES[2],
-        QUESTION_TEMPLATES[3],
-        QUESTION_TEMPLATES[1],
+        QUESTION_BY_TOPIC["Diagnosis"],
+        QUESTION_BY_TOPIC["MMI"],
+        QUESTION_BY_TOPIC["Work restrictions"],
+        QUESTION_BY_TOPIC["Treatment plan"],
     )
 
 
