@@ -20,8 +20,8 @@ from fhir_mappings.codes import (
     WORK_RESTRICTIONS,
     local_system,
 )
-from fhir_mappings.condition import condition_summary_from_condition
-from fhir_mappings.coverage import coverage_summary_from_coverage
+from fhir_mappings.condition import condition_summary_from_condition, injury_date_from_chart
+from fhir_mappings.coverage import coverage_summary_from_coverage, injury_date_from_coverage
 from fhir_mappings.domain import ConditionSummary
 from fhir_mappings.element import mapping_from_element, string_from_element
 from fhir_mappings.rules import QUESTION_BY_TOPIC
@@ -52,13 +52,14 @@ class CaseFacts:
 
     conditions: tuple[ConditionSummary, ...]  # active ones
     workers_comp: bool
-    injury_date: date | None  # earliest onset of the active conditions
+    injury_date: date | None  # the claim's date of injury, else the earliest onset of the active conditions
     visits: tuple[date, ...]  # Encounters since the injury, oldest first
     scores: tuple[tuple[date, float], ...]  # function scores, oldest first
     restrictions: tuple[tuple[date, str], ...]  # work restrictions as written, oldest first
     mmi_on: date | None  # the latest MMI recorded
     open_opinion: bool  # a second-opinion ServiceRequest draft, active or on hold
     last_answered: date | None  # when a completed second opinion last changed
+    injury_from_claim: bool = False  # the date of injury is the claim's (Coverage.period.start)
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,9 @@ def case_facts_from_resources(resources: Mapping[str, Sequence[Mapping[str, Any]
         for summary in (condition_summary_from_condition(c) for c in resources.get("conditions", ()))
         if summary.clinical_status == "active"
     )
-    onsets = [d for d in (date_from_fhir(c.onset) for c in conditions) if d]
-    injury = min(onsets, default=None)
+    claims = [c for c in resources.get("coverages", ()) if _active_workers_comp(c)]
+    claim_date = next((d for c in claims if (d := injury_date_from_coverage(c))), None)
+    injury = date_from_fhir(injury_date_from_chart(conditions, claim_date))  # as the composer and letter
     progress = local_system(ns, WORK_INJURY_PROGRESS_SYSTEM_ID)
     observations = [o for o in resources.get("observations", ()) if _current(o)]
     opinions = [r for r in resources.get("service_requests", ()) if _is_second_opinion(r, ns)]
@@ -107,6 +109,7 @@ def case_facts_from_resources(resources: Mapping[str, Sequence[Mapping[str, Any]
         conditions=conditions,
         workers_comp=any(_active_workers_comp(c) for c in resources.get("coverages", ())),
         injury_date=injury,
+        injury_from_claim=claim_date is not None and injury == date_from_fhir(claim_date),
         visits=tuple(
             sorted(
                 d
@@ -158,11 +161,18 @@ def _no_mmi_past_expected(facts: CaseFacts, thresholds: StuckThresholds, today: 
     return Finding(
         "no-mmi-past-expected",
         f"no MMI {weeks} weeks after the injury",
-        f"Injured {facts.injury_date.isoformat()} (earliest onset of the {len(facts.conditions)} active "
-        f"conditions): {weeks} weeks ago, and no MMI is recorded; {visits}{last}. This deployment "
+        f"Injured {facts.injury_date.isoformat()} ({_injury_source(facts)}): {weeks} weeks ago, "
+        f"and no MMI is recorded; {visits}{last}. This deployment "
         f"expects MMI within {thresholds.weeks_without_mmi} weeks.",
         QUESTION_MMI,
     )
+
+
+def _injury_source(facts: CaseFacts) -> str:
+    """Where the date of injury comes from, in the card's evidence."""
+    if facts.injury_from_claim:
+        return "the claim's date of injury"
+    return f"earliest onset of the {len(facts.conditions)} active conditions"
 
 
 def _same_restrictions(facts: CaseFacts, thresholds: StuckThresholds, today: date) -> Finding | None:

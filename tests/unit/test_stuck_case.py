@@ -286,3 +286,11 @@ def test_selected_draft_orders_for_an_ime_or_a_dime_are_found() -> None:
     ]
     assert ime_orders_from_draft_orders("not a bundle", ["ServiceRequest/a"]) == []
     assert ime_orders_from_draft_orders(bundle, ["ServiceRequest/c"]) == []
+
+
+def test_the_claims_date_of_injury_dates_the_case_as_in_the_composer() -> None:
+    claim = {**coverage(), "period": {"start": ago(40)}}
+    found = verdict(chart(conditions=[condition(ago(10))], coverages=[claim]))
+    [finding] = [f for f in found.findings if f.rule == "no-mmi-past-expected"]
+    assert f"Injured {ago(40)} (the claim's date of injury)" in finding.evidence
+    assert "no-mmi-past-expected" not in rules(chart(conditions=[condition(ago(10))]))  # onset alone: recent
