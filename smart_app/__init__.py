@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from contextlib import ExitStack
 from urllib.parse import urlsplit
 
-from flask import Flask, Response
+from flask import Flask, Response, g
 
 from smart_app.config import (
     ConfigError,
@@ -93,9 +94,27 @@ def create_app(settings: Settings | None = None) -> Flask:
     clients.register_smart_errors(app)
     guard.register_pages(app)
     register_time_filters(app)
+    _one_unit_per_request(app, store)
     frame_ancestors = " ".join(sorted(_frame_ancestors(registrations.values())))
     app.after_request(lambda response: _secure_headers(response, frame_ancestors, settings))
     return app
+
+
+def _one_unit_per_request(app: Flask, store: Store) -> None:
+    """Each request's reads and first write share one transaction (``Store.request_unit``)."""
+
+    def open_unit() -> None:
+        stack = ExitStack()
+        stack.enter_context(store.request_unit())
+        g.database_unit = stack
+
+    def close_unit(_error: BaseException | None) -> None:
+        stack = g.pop("database_unit", None)
+        if stack is not None:
+            stack.close()
+
+    app.before_request(open_unit)
+    app.teardown_request(close_unit)
 
 
 def _origin(url: str) -> str:

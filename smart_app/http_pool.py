@@ -2,7 +2,9 @@
 
 A shared session must not carry one user's state to another: its cookie jar
 refuses every cookie (``NoCookies``), so a ``Set-Cookie`` from an EHR answer
-is never sent on anyone's later request.
+is never sent on anyone's later request. Before each request goes out, the web request's
+open database transaction is ended (``smart_app.store.release_unit``): none is held while
+the app waits on another server.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+
+from smart_app.store import release_unit
 
 USER_AGENT = "SecondOpinion/0.1 (+SMART on FHIR)"
 
@@ -31,6 +35,14 @@ def _cookieless() -> CookiePolicy:
     return NoCookies()
 
 
+class _Session(requests.Session):
+    """A session that ends the request's database transaction before it waits on the network."""
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        release_unit()
+        return super().send(request, **kwargs)
+
+
 class HttpPool:
     """Hands out a keep-alive session per origin (scheme://host:port)."""
 
@@ -46,7 +58,7 @@ class HttpPool:
         with self._lock:
             session = self._sessions.get(origin)
             if session is None:
-                session = requests.Session()
+                session = _Session()
                 session.headers["User-Agent"] = USER_AGENT
                 session.cookies.set_policy(_cookieless())
                 self._sessions[origin] = session

@@ -131,9 +131,11 @@ class Launches:
         return PendingLaunch(row.id, row.registration, row.iss, row.code_verifier, row.nonce or "")
 
     def activate(
-        self, pending: PendingLaunch, token: TokenResponse, fhir_user: str, now: datetime, role: str = "atp"
+        self, pending: PendingLaunch, token: TokenResponse, fhir_user: str, now: datetime, role: str = "atp",
+        chart_json: str | None = None,
     ) -> BrowserBinding:
-        """Keep tokens and context server-side and renew the cookie; the launch is now usable."""
+        """Keep tokens, context and the chart read at the callback server-side and renew the cookie;
+        the launch is now usable."""
         cookie = secrets.token_urlsafe(32)
         with self._store.transaction() as db:
             row = db.get(Launch, pending.launch_id)
@@ -144,12 +146,14 @@ class Launches:
             _keep_token(row, token)
             row.patient, row.encounter, row.fhir_user = token.patient, token.encounter, fhir_user
             row.context_json = json.dumps(token.context)
+            if chart_json is not None:
+                row.chart_json, row.chart_read_at = chart_json, now
             row.expires_at = now + timedelta(seconds=self._settings.session_ttl_seconds)
         return BrowserBinding(pending.launch_id, cookie)
 
     def active(self, key: str, cookies: Mapping[str, str], now: datetime) -> Launch:
         """The active launch ``key`` if this browser owns it, or LaunchRequired."""
-        with self._store.transaction() as db:
+        with self._store.reading() as db:
             row = db.get(Launch, key)
         if row is None or row.status != "active" or row.expires_at < now:
             raise _launch_required()
@@ -159,7 +163,7 @@ class Launches:
 
     def reload(self, key: str) -> Launch | None:
         """The launch as stored now (after another request refreshed its token)."""
-        with self._store.transaction() as db:
+        with self._store.reading() as db:
             return db.get(Launch, key)
 
     def claim_refresh(self, key: str, now: datetime, hold_seconds: int = 30) -> bool:
@@ -189,13 +193,16 @@ class Launches:
                 row.status, row.access_token, row.refresh_token = "ended", None, None
                 row.refreshing_until = None
 
-    def save_chart(self, launch_id: str, chart_json: str) -> None:
+    def save_chart(self, launch_id: str, chart_json: str, now: datetime) -> None:
         """Keep the chart read at compose time for the form's later steps."""
-        self._set(launch_id, chart_json=chart_json)
+        with self._store.transaction() as db:
+            row = db.get(Launch, launch_id)
+            if row is not None:
+                row.chart_json, row.chart_read_at = chart_json, now
 
     def chart_json(self, launch_id: str) -> str | None:
         """The chart kept at compose time (deferred: a request's launch row comes without it)."""
-        with self._store.transaction() as db:
+        with self._store.reading() as db:
             return db.execute(select(Launch.chart_json).where(Launch.id == launch_id)).scalar_one_or_none()
 
     def save_draft(self, launch_id: str, draft_json: str) -> None:

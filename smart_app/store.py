@@ -4,6 +4,11 @@ The browser holds only an opaque cookie per launch; the database keeps the
 cookie's SHA-256, so a copy of the database does not hold live cookies. Tokens
 and PHI are sealed with the data keys (``smart_app.crypto``); the SQLite file is
 private to its owner (0600) and enforces foreign keys.
+
+A web request's database work is one *unit* (``Store.request_unit``): its reads (the guard's
+launch row, the referral it shows) and its first write share one transaction instead of one
+each, and the unit ends its transaction before any outbound HTTP (``release_unit``), so no
+transaction is held open while the app waits on an EHR or a clinic.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +40,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from smart_app.crypto import DataKeys, EncryptedText, bind_data_keys
 
 __all__ = [
-    "AnswerDraft", "Base", "EncryptedText", "Launch", "ReferralRecord", "Store", "UtcDateTime", "token_hash",
+    "AnswerDraft", "Base", "EncryptedText", "Launch", "ReferralRecord", "Store", "UtcDateTime",
+    "release_unit", "token_hash",
 ]
 from smart_app.migrations.runner import upgrade
 
@@ -81,6 +89,7 @@ class Launch(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
+    chart_read_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # when chart_json was read
     access_token: Mapped[str | None] = mapped_column(EncryptedText())
     refresh_token: Mapped[str | None] = mapped_column(EncryptedText())
     token_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -227,6 +236,25 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@dataclass
+class _Unit:
+    """One request's session: its blocks join it unless one is already running (then: their own)."""
+
+    store: Store
+    session: Session
+    running: bool = False
+
+
+_UNIT: ContextVar[_Unit | None] = ContextVar("second_opinion_unit", default=None)
+
+
+def release_unit() -> None:
+    """End the request's open transaction (its reads) before the app waits on another server."""
+    unit = _UNIT.get()
+    if unit is not None and not unit.running and unit.session.in_transaction():
+        unit.session.commit()
+
+
 class Store:
     """The engine and a session factory; one per app."""
 
@@ -244,15 +272,65 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A unit of work: commits on success, rolls back on any error."""
-        with self._sessions.begin() as db:
-            yield db
+        """A unit of work that writes: commits on success, rolls back on any error.
+
+        In a request's unit it joins the transaction the request's reads opened and commits it.
+        """
+        unit = self._joinable()
+        if unit is None:
+            with self._sessions.begin() as db:
+                yield db
+            return
+        with self._joined(unit):
+            yield unit.session
+            unit.session.commit()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """Reads only: in a request's unit they stay in its transaction for the next block to use."""
+        unit = self._joinable()
+        if unit is None:
+            with self._sessions.begin() as db:
+                yield db
+            return
+        with self._joined(unit):
+            yield unit.session
+
+    @contextmanager
+    def request_unit(self) -> Iterator[None]:
+        """Group one request's blocks into as few transactions as its outbound calls allow."""
+        unit = _Unit(self, self._sessions())
+        token = _UNIT.set(unit)
+        try:
+            yield
+            if unit.session.in_transaction():
+                unit.session.commit()
+        finally:
+            _UNIT.reset(token)
+            unit.session.close()  # rolls back whatever an error left open
 
     def purge_expired(self, now: datetime) -> int:
         """Delete launches past their expiry, and by cascade every row that belongs to them."""
         with self.transaction() as db:
             result = db.execute(delete(Launch).where(Launch.expires_at < now))
             return int(getattr(result, "rowcount", 0) or 0)
+
+    def _joinable(self) -> _Unit | None:
+        unit = _UNIT.get()
+        return unit if unit is not None and unit.store is self and not unit.running else None
+
+    @contextmanager
+    def _joined(self, unit: _Unit) -> Iterator[None]:
+        """A block of the unit: rows come out detached, as from a block of their own."""
+        unit.running = True
+        try:
+            yield
+        except BaseException:
+            unit.session.rollback()
+            raise
+        finally:
+            unit.running = False
+            unit.session.expunge_all()
 
 
 def _engine_options(database_url: str) -> dict[str, object]:

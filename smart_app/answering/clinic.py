@@ -18,7 +18,7 @@ from fhir_mappings.reference import reference_from_url
 from smart_app.chart.fhir_client import FhirClient
 from smart_app.chart.reader import read_all
 from smart_app.errors import EhrError
-from smart_app.services import services
+from smart_app.services import services, utcnow
 from smart_app.store import Launch
 
 ROLE_INCLUDES = "_include=PractitionerRole:organization&_include=PractitionerRole:practitioner"
@@ -40,7 +40,7 @@ def current_physician(launch: Launch, client: FhirClient) -> AnsweringPhysician:
             dict(values["organizations"]),
         )  # fmt: skip
     physician = load_physician(client, launch.fhir_user or "")
-    services().launches.save_chart(launch.id, json.dumps(asdict(physician)))
+    services().launches.save_chart(launch.id, json.dumps(asdict(physician)), utcnow())
     return physician
 
 

@@ -49,7 +49,7 @@ def earlier_referrals(
     store: Store, ns: str, iss: str, patient_reference: str, fhir_user: str, now: datetime
 ) -> list[EarlierReferral]:
     """Open or recent referrals for this patient at this EHR, newest first."""
-    with store.transaction() as db:
+    with store.reading() as db:
         rows = db.execute(
             select(DeliveryRecord.id, DeliveryRecord.patient_reference).where(
                 DeliveryRecord.iss == iss,

@@ -48,7 +48,7 @@ class Filing:
 
         The patient reference is sealed at rest, so the patient is matched here, not in SQL.
         """
-        with self._store.transaction() as db:
+        with self._store.reading() as db:
             rows = db.execute(
                 select(DeliveryRecord.id, DeliveryRecord.patient_reference).where(
                     DeliveryRecord.fhir_user == fhir_user,

@@ -84,7 +84,7 @@ class ReferralLedger:
 
     def status(self, referral_id: str, launch_id: str) -> ReferralStatus:
         """The ledger row, only for the launch that created it."""
-        with self._store.transaction() as db:
+        with self._store.reading() as db:
             row = db.get(ReferralRecord, referral_id)
             if row is None or row.launch_id != launch_id:
                 raise ReferralNotFound(

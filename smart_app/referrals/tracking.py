@@ -86,7 +86,7 @@ class Tracking:
     def list(self, fhir_user: str, iss: str, now: datetime, number: str | None = None) -> list[ReferralView]:
         """The physician's referrals, newest first; only the one of ``number`` when given."""
         wanted = referral_number_from_text(number) if number else None
-        with self._store.transaction() as db:
+        with self._store.reading() as db:
             rows = db.execute(
                 select(DeliveryRecord)
                 .where(DeliveryRecord.fhir_user == fhir_user, DeliveryRecord.iss == iss)
@@ -97,7 +97,7 @@ class Tracking:
 
     def one(self, referral_id: str, fhir_user: str, iss: str, now: datetime) -> ReferralView:
         """One referral with its history; ReferralNotFound for anyone else's."""
-        with self._store.transaction() as db:
+        with self._store.reading() as db:
             row = db.get(DeliveryRecord, referral_id)
             if row is None or row.fhir_user != fhir_user or row.iss != iss:
                 raise not_found()
@@ -112,7 +112,7 @@ class Tracking:
     def payload(self, referral_id: str, fhir_user: str, iss: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """The transaction Bundle the referral was delivered as and the summary kept beside it (the
         letter and handout are built from the two)."""
-        with self._store.transaction() as db:
+        with self._store.reading() as db:
             row = db.get(DeliveryRecord, referral_id)
             if row is None or row.fhir_user != fhir_user or row.iss != iss:
                 raise not_found()
@@ -122,7 +122,7 @@ class Tracking:
 
     def patient_of(self, referral_id: str, fhir_user: str, iss: str) -> str:
         """The referral's patient at the EHR ("Patient/…"), to check a launch may write for it."""
-        with self._store.transaction() as db:
+        with self._store.reading() as db:
             row = db.get(DeliveryRecord, referral_id)
             if row is None or row.fhir_user != fhir_user or row.iss != iss:
                 raise not_found()

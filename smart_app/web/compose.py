@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import replace
+from datetime import timedelta
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -48,29 +49,43 @@ NOTICED = ("send", "coverage", "conditions", "documents", "reports", "confirm", 
 # where the page lands after a button without JavaScript (the question buttons land on their box)
 FOCUS = {"search": "physician-results", "preview": "preview-title", "filter-conditions": "find-condition",
          "check-physician": "physician-notes-title"}
+CHART_FRESH = timedelta(seconds=30)  # the chart the callback read serves the compose page this long
 NO_REQUESTER = ("No requester was given, so a referral cannot say who asks for the opinion. "
                 "Open the patient again with your Practitioner id to send one.")
 
 @bp.get("/compose")
 def compose_page() -> str:
-    """Read the chart (one batch) and show an empty form."""
-    launch, namespace = _launch(), services().settings.namespace
+    """Show an empty form on the chart: the one the callback just read, else one batch now."""
+    launch = _launch()
+    chart = _fresh_chart(launch)
+    if chart is None:
+        chart = read_chart(launch.iss, launch.access_token or "", launch.patient or "",
+                           launch.fhir_user or "", capabilities(launch))  # fmt: skip
+        services().launches.save_chart(launch.id, chart_to_json(chart), utcnow())
+    form = ComposeForm(referral_id=uuid.uuid4().hex, patient=chart.patient.reference)
+    form, suggested = suggested_form(form, chart, launch_context(launch))  # a CDS card's appContext
+    return _render(launch, chart, form, suggested=suggested)
+
+
+def read_chart(iss: str, access_token: str, patient: str, fhir_user: str, granted: frozenset[str]) -> Chart:
+    """Read the chart (one batch), and the directory when it is another server than the EHR."""
+    namespace = services().settings.namespace
     chart = load_chart(
-        _client(launch),
-        launch.patient or "",
-        launch.fhir_user or "",
-        namespace,
-        skip=SKIPPABLE - capabilities(launch),
+        _client_for(iss, access_token), patient, fhir_user, namespace, skip=SKIPPABLE - granted
     )
     if services().settings.directory_url:  # else the chart's batch already read the EHR's
         directory = load_directory(_directory_client(), namespace)
         chart = replace(
             chart, physicians=directory.physicians, clinics={**directory.clinics, **chart.clinics}
         )
-    services().launches.save_chart(launch.id, chart_to_json(chart))
-    form = ComposeForm(referral_id=uuid.uuid4().hex, patient=chart.patient.reference)
-    form, suggested = suggested_form(form, chart, launch_context(launch))  # a CDS card's appContext
-    return _render(launch, chart, form, suggested=suggested)
+    return chart
+
+
+def _fresh_chart(launch: Launch) -> Chart | None:
+    """The chart kept with the launch if it was read moments ago (at the callback): not read twice."""
+    if launch.chart_read_at is None or utcnow() - launch.chart_read_at >= CHART_FRESH:
+        return None
+    return kept_chart(launch)
 
 
 @bp.post("/compose")
@@ -147,14 +162,12 @@ def _encounter(launch: Launch) -> str | None:
 
 
 def _client(launch: Launch) -> FhirClient:
+    return _client_for(launch.iss, launch.access_token or "")
+
+
+def _client_for(iss: str, access_token: str) -> FhirClient:
     svc = services()
-    return FhirClient(
-        svc.http.for_url(launch.iss),
-        launch.iss,
-        launch.access_token or "",
-        svc.http.timeout,
-        guards().for_base(launch.iss),
-    )
+    return FhirClient(svc.http.for_url(iss), iss, access_token, svc.http.timeout, guards().for_base(iss))
 
 
 def _directory_client() -> FhirClient:

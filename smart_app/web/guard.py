@@ -22,7 +22,7 @@ from smart_app.errors import LaunchRequired, error_response, wants_fhir
 from smart_app.services import services, utcnow
 from smart_app.smart.errors import SmartError, TokenRefused
 from smart_app.smart.token import TokenResponse, refresh
-from smart_app.store import Launch
+from smart_app.store import Launch, release_unit
 from smart_app.web.clients import client_credentials, endpoints
 
 logger = logging.getLogger(__name__)
@@ -133,6 +133,7 @@ def _after_other_refresh(launch: Launch) -> Launch:
     """Another request holds the refresh: wait for its result instead of spending the token twice."""
     deadline = time.monotonic() + WAIT_FOR_OTHER_REFRESH_SECONDS
     while time.monotonic() < deadline:
+        release_unit()  # no transaction held while waiting
         time.sleep(0.05)
         current = services().launches.reload(launch.id)
         if current is None or current.status == "ended":

@@ -15,8 +15,9 @@ from flask import Blueprint, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from smart_app.capabilities import ESSENTIAL, PHYSICIAN_ESSENTIAL, granted_capabilities, missing_notices
+from smart_app.chart.reader import chart_to_json
 from smart_app.config import Registration, Role, Settings
-from smart_app.errors import LaunchError
+from smart_app.errors import EhrError, LaunchError
 from smart_app.launches import PendingLaunch, cookie_name
 from smart_app.services import services, utcnow
 from smart_app.smart.authorize import authorization_request
@@ -25,6 +26,7 @@ from smart_app.smart.id_token import UserNotSupported, identity_from_id_token, p
 from smart_app.smart.scopes import scopes_for_style, style_for
 from smart_app.smart.token import TokenResponse, exchange_code
 from smart_app.web.clients import client_credentials, endpoints
+from smart_app.web.compose import read_chart
 from smart_app.web.referrals import file_awaiting
 
 logger = logging.getLogger(__name__)
@@ -153,16 +155,31 @@ def _signed_in(
     role = launch_role(registration, token)
     token = check_granted(token, registration, role)
     fhir_user = verified_practitioner(token, config, registration, pending, role)
-    binding = svc.launches.activate(pending, token, fhir_user, utcnow(), role)
+    chart = None
+    if role == "atp":
+        chart = _chart_now(pending.iss, token, fhir_user, role)
+        file_awaiting(pending.iss, fhir_user, token.patient, token.access_token)  # opinions back since
+    binding = svc.launches.activate(pending, token, fhir_user, utcnow(), role, chart_json=chart)
     logger.info("launch.completed registration=%s launch=%s role=%s", registration.key, binding.key, role)
     if role == "physician":
         target = url_for("answering.landing", launch_key=binding.key, task=_task_in_context(token))
     else:
-        file_awaiting(pending.iss, fhir_user, token.patient, token.access_token)  # opinions back since
         target = url_for("compose.compose_page", launch_key=binding.key)
     response = redirect(target, 303)
     set_launch_cookie(response, svc.settings, binding.key, binding.cookie, svc.settings.session_ttl_seconds)
     return response
+
+
+def _chart_now(iss: str, token: TokenResponse, fhir_user: str, role: Role) -> str | None:
+    """The ATP's chart, read now and kept with the launch in the same write (the compose page shows it);
+    if the EHR fails, none: the compose page reads it again and says what went wrong."""
+    try:
+        chart = read_chart(iss, token.access_token, token.patient or "", fhir_user,
+                           granted_capabilities(token.scope, role))  # fmt: skip
+    except EhrError as error:
+        logger.info("launch.chart_deferred error=%s", type(error).__name__)
+        return None
+    return chart_to_json(chart)
 
 
 def launch_role(registration: Registration, token: TokenResponse) -> Role:

@@ -38,14 +38,24 @@ def proxy(sandbox: Sandbox) -> Iterator[FaultProxy]:
 def _launch_through(
     proxy: FaultProxy, sandbox: Sandbox, flask_app: Flask, patient: str = "wc-2"
 ) -> tuple[requests.Session, requests.Response]:
-    """Launch from the sandbox, then send this launch's FHIR calls through the proxy."""
+    """Launch from the sandbox, then send this launch's FHIR calls through the proxy; the chart the
+    callback read is no longer fresh, so the compose page reads it again (through the proxy)."""
     browser, page = launch_from_ehr(sandbox, patient=patient)
     assert page.status_code == 200, page.text
     with flask_app.extensions["second_opinion"].store.transaction() as db:
         row = db.get(Launch, launch_key(page.url))
         assert row is not None
         row.iss = proxy.base
+    _chart_no_longer_fresh(flask_app, page)
     return browser, page
+
+
+def _chart_no_longer_fresh(flask_app: Flask, page: requests.Response) -> None:
+    """As if the kept chart were older than the compose page reuses: the next compose page reads it."""
+    with flask_app.extensions["second_opinion"].store.transaction() as db:
+        row = db.get(Launch, launch_key(page.url))
+        assert row is not None
+        row.chart_read_at = None
 
 
 def _stored(sandbox: Sandbox, settings: Settings, referral_id: str) -> list[dict[str, Any]]:
@@ -213,6 +223,7 @@ def test_a_server_without_batch_gets_parallel_reads(
     assert answer.status_code == 200, answer.text
     assert form_fields(answer.text).hidden["patient"] == "Patient/wc-2"
     proxy.seen.clear()
+    _chart_no_longer_fresh(flask_app, page)
     assert browser.get(page.url, timeout=30).status_code == 200
     assert all(s.startswith("GET ") for s in proxy.seen) and len(proxy.seen) == 9  # no batch retried
 

@@ -136,7 +136,7 @@ def _launch_through(served: Served, proxy: FaultProxy) -> requests.Session:
     with served.store.transaction() as db:
         row = db.get(Launch, launch_key(page.url))
         assert row is not None
-        row.iss = proxy.base
+        row.iss, row.chart_read_at = proxy.base, None  # the compose page reads the chart again
     return browser
 
 

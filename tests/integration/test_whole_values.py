@@ -82,7 +82,7 @@ def test_a_retry_after_of_other_digits_reads_as_a_moment(
     with flask_app.extensions["second_opinion"].store.transaction() as db:
         row = db.get(Launch, launch_key(page.url))
         assert row is not None
-        row.iss = proxy.base
+        row.iss, row.chart_read_at = proxy.base, None  # the compose page reads the chart again
     proxy.faults.append(Fault("POST", "/fhir?", status=429, headers={"Retry-After": "\u00b2"}))
     answer = browser.get(page.url, timeout=30)
     assert answer.status_code == 504 and "Try again in a moment." in answer.text

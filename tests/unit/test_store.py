@@ -82,7 +82,7 @@ def test_a_launch_needs_its_own_key_and_cookie(launches: Launches) -> None:
 
 def test_the_database_keeps_cookie_hashes_and_sealed_tokens(launches: Launches, store: Store) -> None:
     binding = _activate(launches, launches.start(REGISTRATION, REQUEST, NOW))
-    launches.save_chart(binding.key, '{"patient": {"name": "Rivera, Ana", "birth_date": "1980-02-03"}}')
+    launches.save_chart(binding.key, '{"patient": {"name": "Rivera, Ana", "birth_date": "1980-02-03"}}', NOW)
     with store.engine.connect() as connection:
         raw = " ".join(str(v) for v in connection.execute(text("SELECT * FROM launches")).one())
     for secret in (binding.cookie, "at-secret", "rt-secret", "Rivera", "1980-02-03", "wc-1"):
@@ -180,7 +180,7 @@ def test_the_worker_loop_purges_expired_launches_on_a_schedule(launches: Launche
 def test_a_request_loads_the_launch_without_its_chart(launches: Launches) -> None:
     """The chart (500 KB sealed at 5,000 conditions) is read only by the steps that need it."""
     binding = _activate(launches, launches.start(REGISTRATION, REQUEST, NOW))
-    launches.save_chart(binding.key, '{"conditions": []}')
+    launches.save_chart(binding.key, '{"conditions": []}', NOW)
     row = launches.active(binding.key, _cookies(binding), NOW)
     assert {"chart_json", "draft_json"} <= inspect(row).unloaded
     assert launches.chart_json(binding.key) == '{"conditions": []}'
