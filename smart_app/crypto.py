@@ -4,6 +4,9 @@
 values are sealed with the first key, and any listed key opens a value sealed
 under its kid, so keys rotate by putting a new key first and dropping the old
 one once no row uses it. A value is stored as ``v1.<kid>.<base64(nonce‖ciphertext)>``.
+A sealed value cannot be searched, so a column that must be (the patient of a referral) gets a
+*blind index* beside it: an HMAC-SHA-256 of the value under a key derived from each data key
+(HKDF, RFC 5869), so equal values find each other and a copy of the database alone learns nothing.
 ``python -m smart_app data-key PATH`` writes a new key line (mode 0600).
 """
 
@@ -17,9 +20,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Text, TypeDecorator
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 
 PREFIX = "v1"
 _KID = re.compile(r"[A-Za-z0-9_-]{1,32}")
@@ -41,6 +46,7 @@ class DataKeys:
                 raise DataKeyError(f"data key {kid!r}: needs a short kid and 32 bytes (AES-256)")
         self._current = keys[0][0]
         self._keys = {kid: AESGCM(key) for kid, key in keys}
+        self._index_keys = {kid: _index_key(key) for kid, key in keys}
 
     @classmethod
     def parse(cls, text: str) -> DataKeys:
@@ -72,6 +78,31 @@ class DataKeys:
             return aead.decrypt(raw[:12], raw[12:], kid.encode()).decode()
         except (InvalidTag, binascii.Error, ValueError) as error:
             raise DataKeyError(f"a stored value under key id {kid!r} does not open") from error
+
+
+    def blind_index(self, value: str) -> str:
+        """The searchable stand-in for ``value`` under the current key: ``<kid>.<hex HMAC>``."""
+        return _blind(self._current, self._index_keys[self._current], value)
+
+    def blind_indexes(self, value: str) -> list[str]:
+        """``value``'s stand-in under every listed key (rows written before a rotation still match)."""
+        return [_blind(kid, key, value) for kid, key in self._index_keys.items()]
+
+
+def _index_key(key: bytes) -> bytes:
+    info = b"second-opinion blind index v1"
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(key)
+
+
+def _blind(kid: str, key: bytes, value: str) -> str:
+    mac = hmac.HMAC(key, hashes.SHA256())
+    mac.update(value.encode())
+    return f"{kid}.{mac.finalize().hex()}"
+
+
+def data_keys_of(bind: Engine | Connection) -> DataKeys:
+    """The keys bound to ``bind``'s engine (``bind_data_keys``)."""
+    return _keys_of(bind.dialect)
 
 
 def bind_data_keys(engine: Engine, keys: DataKeys) -> None:

@@ -30,14 +30,18 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    and_,
     create_engine,
     delete,
     event,
+    or_,
+    select,
 )
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
-from smart_app.crypto import DataKeys, EncryptedText, bind_data_keys
+from smart_app.crypto import DataKeys, EncryptedText, bind_data_keys, data_keys_of
 
 __all__ = [
     "AnswerDraft", "Base", "EncryptedText", "Launch", "ReferralRecord", "Store", "UtcDateTime",
@@ -137,6 +141,7 @@ class DeliveryRecord(Base):
     fhir_user: Mapped[str] = mapped_column(String(2000))
     service_request_id: Mapped[str] = mapped_column(String(64))  # at the EHR
     patient_reference: Mapped[str] = mapped_column(EncryptedText())  # at the EHR, "Patient/…"
+    patient_key: Mapped[str | None] = mapped_column(String(100), index=True)  # its blind index (with iss)
     summary_json: Mapped[str] = mapped_column(EncryptedText())  # patient, physician, questions (for the page)
     receiver_url: Mapped[str] = mapped_column(String(2000))
     payload_json: Mapped[str] = mapped_column(EncryptedText())  # the transaction Bundle, built once
@@ -231,6 +236,27 @@ class CardFeedback(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+def patient_search_value(iss: str, patient_reference: str) -> str:
+    """What a delivery's patient blind index is computed over: the same id at two EHRs differs."""
+    return f"{iss}\n{patient_reference}"
+
+
+def patient_key(db: Session, iss: str, patient_reference: str) -> str:
+    """The blind index a new delivery row keeps for its patient."""
+    return data_keys_of(db.get_bind()).blind_index(patient_search_value(iss, patient_reference))
+
+
+def for_patient(db: Session, iss: str, patient_reference: str) -> ColumnElement[bool]:
+    """Deliveries of this patient at this EHR, found by blind index under any listed key.
+
+    Rows from before the index (NULL until the app's start fills them) come too: callers compare
+    the opened reference of every row they get.
+    """
+    keys = data_keys_of(db.get_bind()).blind_indexes(patient_search_value(iss, patient_reference))
+    return and_(DeliveryRecord.iss == iss,
+                or_(DeliveryRecord.patient_key.in_(keys), DeliveryRecord.patient_key.is_(None)))
+
+
 def token_hash(token: str) -> str:
     """The database key for a browser-held token."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -262,6 +288,7 @@ class Store:
         self.engine: Engine = create_engine(database_url, **_engine_options(database_url))
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_foreign_keys)
+        self.data_keys = data_keys
         if data_keys is not None:
             bind_data_keys(self.engine, data_keys)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -269,6 +296,14 @@ class Store:
     def create_schema(self) -> None:
         """Migrate to the newest schema (Alembic); safe when several workers start at once."""
         upgrade(self.engine)
+        if self.data_keys is not None:
+            self._fill_patient_keys(self.data_keys)
+
+    def _fill_patient_keys(self, keys: DataKeys) -> None:
+        """Rows written before the blind index get theirs (the same value whoever computes it)."""
+        with self.transaction() as db:
+            for row in db.scalars(select(DeliveryRecord).where(DeliveryRecord.patient_key.is_(None))):
+                row.patient_key = keys.blind_index(patient_search_value(row.iss, row.patient_reference))
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

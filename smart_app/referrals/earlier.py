@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from fhir_mappings.referral_lifecycle import Stage
 from fhir_mappings.referral_number import referral_number_from_id
 from smart_app.referrals.tracking import view_from_row
-from smart_app.store import DeliveryRecord, Store
+from smart_app.store import DeliveryRecord, Store, for_patient
 
 RECENT = timedelta(days=90)
 OPEN_STATES = ("pending", "sent", "dead")  # the outbox states a referral may still be answered from
@@ -50,17 +50,14 @@ def earlier_referrals(
 ) -> list[EarlierReferral]:
     """Open or recent referrals for this patient at this EHR, newest first."""
     with store.reading() as db:
-        rows = db.execute(
-            select(DeliveryRecord.id, DeliveryRecord.patient_reference).where(
-                DeliveryRecord.iss == iss,
+        found = db.scalars(
+            select(DeliveryRecord).where(
+                for_patient(db, iss, patient_reference),
                 or_(DeliveryRecord.state.in_(OPEN_STATES), DeliveryRecord.created_at >= now - RECENT),
             )
         ).all()
-        ids = [referral_id for referral_id, patient in rows if patient == patient_reference]
-        if not ids:
-            return []
-        found = db.execute(select(DeliveryRecord).where(DeliveryRecord.id.in_(ids))).scalars().all()
-        earlier = [_earlier(row, ns, fhir_user, now) for row in found]
+        mine = [row for row in found if row.patient_reference == patient_reference]  # rows without an index
+        earlier = [_earlier(row, ns, fhir_user, now) for row in mine]
     shown = [item for item in earlier if item.open or item.sent_at >= now - RECENT]
     return sorted(shown, key=lambda item: item.sent_at, reverse=True)
 

@@ -32,7 +32,7 @@ from fhir_mappings.service_request import if_none_exist_from_referral_id
 from fhir_mappings.task import task_state_from_task
 from smart_app.chart.fhir_client import FhirClient, TransactionUnsupported
 from smart_app.errors import EhrError, EhrForbidden
-from smart_app.store import DeliveryEvent, DeliveryRecord, Store
+from smart_app.store import DeliveryEvent, DeliveryRecord, Store, for_patient
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +51,8 @@ class Filing:
         with self._store.reading() as db:
             rows = db.execute(
                 select(DeliveryRecord.id, DeliveryRecord.patient_reference).where(
+                    for_patient(db, iss, patient_reference),
                     DeliveryRecord.fhir_user == fhir_user,
-                    DeliveryRecord.iss == iss,
                     DeliveryRecord.filing == "awaiting-launch",
                 )
             ).all()

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from smart_app.store import DeliveryEvent, DeliveryRecord, Store, token_hash
+from smart_app.store import DeliveryEvent, DeliveryRecord, Store, patient_key, token_hash
 
 LEASE = timedelta(seconds=60)
 Event = tuple[str, str | None]  # a history line: kind, detail
@@ -97,6 +97,7 @@ def enqueue(db: Session, new: NewDelivery, now: datetime) -> None:
             fhir_user=new.fhir_user,
             service_request_id=new.service_request_id,
             patient_reference=new.patient_reference,
+            patient_key=patient_key(db, new.iss, new.patient_reference),
             summary_json=json.dumps(new.summary),
             receiver_url=new.receiver_url,
             payload_json=json.dumps(new.payload),

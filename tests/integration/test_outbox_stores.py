@@ -14,12 +14,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 
+from smart_app.crypto import DataKeys, new_key_line
 from smart_app.migrations.runner import MIGRATIONS
 from smart_app.referrals.outbox import LEASE, NewDelivery, Outbox, enqueue
 from smart_app.services import utcnow
-from smart_app.store import Base, DeliveryRecord, Store
+from smart_app.store import Base, DeliveryRecord, Store, for_patient
 from tests.integration.stores import postgres_database
 
 
@@ -194,3 +195,45 @@ def test_the_outbox_keeps_no_phi_in_clear(any_store: Store) -> None:
         row = db.get(DeliveryRecord, "phi-check")
         assert row is not None and row.patient_reference == "Patient/wc-quill-9"
         assert "Quillfeatherby" in row.summary_json and "Quillfeather" in row.payload_json
+
+
+def _for_patient(store: Store, iss: str, patient: str) -> set[str]:
+    with store.reading() as db:
+        return set(db.scalars(select(DeliveryRecord.id).where(for_patient(db, iss, patient))))
+
+
+def test_a_patients_deliveries_are_found_by_blind_index_without_opening_the_others(any_store: Store) -> None:
+    iss = "https://ehr.example.org/fhir"
+    with any_store.transaction() as db:
+        for n in range(30):
+            enqueue(db, replace(_new(f"other-{n}"), patient_reference=f"Patient/p{n}"), utcnow())
+        enqueue(db, replace(_new("mine"), patient_reference="Patient/wc-quill-9"), utcnow())
+        enqueue(db, replace(_new("elsewhere"), iss="https://other.example.org/fhir",
+                            patient_reference="Patient/wc-quill-9"), utcnow())  # fmt: skip
+    assert _for_patient(any_store, iss, "Patient/wc-quill-9") == {"mine"}  # filtered in SQL
+    with any_store.engine.connect() as connection:
+        key = connection.execute(text("SELECT patient_key FROM deliveries WHERE id = 'mine'")).scalar_one()
+    assert "quill" not in key.lower() and key.startswith("stores.")
+
+
+def test_the_blind_index_survives_a_key_rotation_and_old_rows_get_theirs_at_start(tmp_path: Path) -> None:
+    old_line, new_line = new_key_line("old"), new_key_line("new")
+    url = f"sqlite:///{tmp_path / 'rotate.sqlite3'}"
+    before = Store(url, DataKeys.parse(old_line))
+    before.create_schema()
+    with before.transaction() as db:
+        enqueue(db, replace(_new("sealed-under-old"), patient_reference="Patient/r"), utcnow())
+        enqueue(db, replace(_new("from-before-the-index"), patient_reference="Patient/r"), utcnow())
+    with before.engine.begin() as connection:
+        connection.execute(text("UPDATE deliveries SET patient_key = NULL WHERE id = :id"),
+                           {"id": "from-before-the-index"})
+    before.engine.dispose()
+    rotated = Store(url, DataKeys.parse(f"{new_line} {old_line}"))
+    rotated.create_schema()  # fills the missing index under the new key
+    with rotated.transaction() as db:
+        enqueue(db, replace(_new("sealed-under-new"), patient_reference="Patient/r"), utcnow())
+    with rotated.engine.connect() as connection:
+        keys: dict[str, str] = dict(connection.execute(text("SELECT id, patient_key FROM deliveries")).all())
+    assert keys["sealed-under-old"].startswith("old.") and keys["from-before-the-index"].startswith("new.")
+    assert _for_patient(rotated, "https://ehr.example.org/fhir", "Patient/r") == {
+        "sealed-under-old", "from-before-the-index", "sealed-under-new"}

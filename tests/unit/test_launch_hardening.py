@@ -35,6 +35,18 @@ def test_sealed_values_open_only_with_their_key() -> None:
         keys.open(sealed[:-4] + "AAAA")
 
 
+def test_a_blind_index_matches_equal_values_under_its_key_only() -> None:
+    old, new = new_key_line("old"), new_key_line("new")
+    keys = DataKeys.parse(old)
+    index = keys.blind_index("https://ehr\nPatient/wc-1")
+    assert index == keys.blind_index("https://ehr\nPatient/wc-1") and index.startswith("old.")
+    assert "wc-1" not in index and index != keys.blind_index("https://ehr\nPatient/wc-2")
+    assert index != DataKeys.parse(new_key_line("old")).blind_index("https://ehr\nPatient/wc-1")  # keyed
+    rotated = DataKeys.parse(f"{new} {old}")
+    assert rotated.blind_index("https://ehr\nPatient/wc-1").startswith("new.")
+    assert index in rotated.blind_indexes("https://ehr\nPatient/wc-1")  # rows from before still match
+
+
 def test_data_keys_must_be_256_bits() -> None:
     with pytest.raises(DataKeyError):
         DataKeys.parse("k:c2hvcnQ=")
