@@ -9,7 +9,7 @@ import pytest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 import fhir_mappings.service_request as service_request_module
-import smart_app.referrals.routing as routing
+from fhir_mappings.transaction import transaction_from_referral
 from smart_app.config import Settings
 from tests.pages import launch_from_ehr, referral_form
 from tests.sandbox_server import Sandbox
@@ -34,24 +34,24 @@ def test_one_send_builds_and_validates_the_service_request_once(
     data = referral_form(page.text)
     calls: list[str] = []
     bundles: list[dict[str, Any]] = []
-    real_bundle = routing.transaction_from_referral
 
     def kept_bundle(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        bundles.append(real_bundle(*args, **kwargs))
+        bundles.append(transaction_from_referral(*args, **kwargs))
         return bundles[-1]
 
     monkeypatch.setattr(service_request_module, "_validated",
                         _counted(calls, "built", service_request_module._validated))  # fmt: skip
     monkeypatch.setattr(ServiceRequest, "model_validate",
                         _counted(calls, "validated", ServiceRequest.model_validate))  # fmt: skip
-    monkeypatch.setattr(routing, "transaction_from_referral", kept_bundle)
+    monkeypatch.setattr("smart_app.referrals.routing.transaction_from_referral", kept_bundle)
 
     sent = browser.post(page.url.replace("/compose", "/referrals"), data=data, timeout=30)
 
     assert sent.status_code == 200 and "Referral sent" in sent.text
     assert calls == ["built", "validated"]
     [bundle] = bundles  # the delivery was queued, its ServiceRequest taken from the one written
-    [at_clinic] = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "ServiceRequest"]
+    resources = [entry["resource"] for entry in bundle["entry"]]
+    [at_clinic] = [r for r in resources if r["resourceType"] == "ServiceRequest"]
     system = f"{app_settings.namespace}/sid/referral"
     ehr = sandbox.admin_session().get(
         f"{sandbox.fhir_base}/ServiceRequest", params={"identifier": f"{system}|{data['referral_id']}"},
