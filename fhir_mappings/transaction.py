@@ -10,6 +10,7 @@ A record review carries the records themselves (fhir_mappings/shared_record.py),
 ServiceRequest's ``supportingInfo`` names.
 """
 
+import copy
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -24,6 +25,7 @@ from fhir_mappings.codes import (
     EHR_RESOURCE_IDENTIFIER_ID,
     EHR_VERSION_IDENTIFIER_ID,
     INJURED_PARTY,
+    REFERRAL_IDENTIFIER_ID,
     WC_CLAIM_IDENTIFIER_ID,
     WC_CLAIM_IDENTIFIER_TEXT,
     WORKERS_COMP_POLICY,
@@ -31,7 +33,7 @@ from fhir_mappings.codes import (
     identifier_system,
 )
 from fhir_mappings.domain import ConditionSummary, CoverageSummary, RecordSummary, Referral
-from fhir_mappings.element import mapping_from_element, string_from_element
+from fhir_mappings.element import mapping_from_element, mappings_from_element, string_from_element
 from fhir_mappings.errors import MappingError
 from fhir_mappings.identifier_search import if_none_exist_from_identifier
 from fhir_mappings.reference import reference_from_resource
@@ -48,12 +50,15 @@ def transaction_from_referral(
     iss: str,
     entry_url: Callable[[str], str],
     records: Sequence[Mapping[str, Any]] = (),
+    service_request: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Patient, reasons, Coverage, shared records, ServiceRequest and Task in one transaction Bundle.
 
     ``entry_url(name)`` gives the ``urn:uuid:`` fullUrl of an entry, the same for the same name.
     ``records`` are the resources of ``referral.records`` as read at send time, in that order,
-    their attachments inlined.
+    their attachments inlined. ``service_request`` is the referral's ServiceRequest as
+    ``service_request_from_referral`` built and validated it (the one written to the EHR), so a
+    send builds it once; without it, it is built here. It is copied, never changed.
     """
     patient_url = entry_url(referral.patient.reference)
     request_url = entry_url("ServiceRequest")
@@ -72,13 +77,14 @@ def transaction_from_referral(
         creates.append((coverage_url, coverage, _by_source(ns, iss, referral.coverage.reference)))
     shared, supporting = _shared_records(referral, records, ns, iss, patient_url, entry_url)
     creates += shared
-    service_request = _service_request(referral, ns, iss, patient_url, reason_urls, coverage_url)
+    built = service_request if service_request is not None else service_request_from_referral(referral, ns)
+    at_clinic = _service_request(built, referral, ns, iss, patient_url, reason_urls, coverage_url)
     if supporting:  # the EHR's own references would not resolve at the clinic
-        service_request["supportingInfo"] = supporting
+        at_clinic["supportingInfo"] = supporting
     by_referral = if_none_exist_from_referral_id(referral.id, ns)
-    creates.append((request_url, service_request, by_referral))
+    creates.append((request_url, at_clinic, by_referral))
     task = task_from_referral(
-        referral, ns, focus=request_url, patient=patient_url, authored_on=service_request["authoredOn"]
+        referral, ns, focus=request_url, patient=patient_url, authored_on=at_clinic["authoredOn"]
     )
     creates.append((entry_url("Task"), task, by_referral))
     return transaction_from_creates(creates)
@@ -167,6 +173,7 @@ def _coverage(coverage: CoverageSummary, ns: str, iss: str, patient_url: str) ->
 
 
 def _service_request(
+    built: Mapping[str, Any],
     referral: Referral,
     ns: str,
     iss: str,
@@ -174,8 +181,10 @@ def _service_request(
     reasons: list[tuple[ConditionSummary, str]],
     coverage_url: str | None,
 ) -> dict[str, Any]:
-    """The EHR's ServiceRequest with its references pointing inside the Bundle."""
-    resource = service_request_from_referral(referral, ns)
+    """A copy of the EHR's ServiceRequest (``built``) with its references pointing inside the Bundle."""
+    if _referral_id(built, ns) != referral.id:
+        raise MappingError("the ServiceRequest given is not this referral's")
+    resource: dict[str, Any] = copy.deepcopy(dict(built))
     resource.pop("replaces", None)  # the EHR's order history; the new physician's clinic needs none of it
     resource["subject"] = {"reference": patient_url, "display": referral.patient.name}
     resource["requester"] = {
@@ -187,6 +196,15 @@ def _service_request(
     if coverage_url:
         resource["insurance"] = [{"reference": coverage_url}]
     return resource
+
+
+def _referral_id(resource: Mapping[str, Any], ns: str) -> str | None:
+    """The value of our referral identifier on a ServiceRequest, if it carries one."""
+    system = identifier_system(ns, REFERRAL_IDENTIFIER_ID)
+    for identifier in mappings_from_element(resource.get("identifier")):
+        if identifier.get("system") == system:
+            return string_from_element(identifier.get("value"))
+    return None
 
 
 def _shared_records(

@@ -8,6 +8,7 @@ urn:uuid fullUrl, which the EHR resolves (https://hl7.org/fhir/R4/bundle.html#re
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from fhir_mappings.bundle import BatchEntryResponse, transaction_from_creates
@@ -15,15 +16,15 @@ from fhir_mappings.domain import Referral
 from fhir_mappings.errors import MappingError
 from fhir_mappings.provenance import provenance_from_write
 from fhir_mappings.reference import reference_from_url
-from fhir_mappings.service_request import if_none_exist_from_referral, service_request_from_referral
+from fhir_mappings.service_request import if_none_exist_from_referral
 from smart_app.errors import EhrError
 
 
-def referral_transaction(referral: Referral, ns: str) -> dict[str, Any]:
-    """The transaction Bundle: the ServiceRequest (conditional on our identifier), then its Provenance."""
-    service_request = service_request_from_referral(referral, ns)
+def referral_transaction(referral: Referral, service_request: Mapping[str, Any], ns: str) -> dict[str, Any]:
+    """The transaction Bundle: the ServiceRequest as built (conditional on our identifier), then its
+    Provenance."""
     full_url = f"urn:uuid:{uuid.uuid4()}"
-    provenance = provenance_for_write(referral, ns, full_url, service_request["authoredOn"])
+    provenance = provenance_for_write(referral, ns, full_url, str(service_request["authoredOn"]))
     return transaction_from_creates(
         [
             (full_url, service_request, if_none_exist_from_referral(referral, ns)),

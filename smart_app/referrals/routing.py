@@ -51,10 +51,12 @@ def new_delivery(
     service_request_id: str,
     namespace: str,
     records: Sequence[Mapping[str, Any]] = (),
+    service_request: Mapping[str, Any] | None = None,
 ) -> NewDelivery:
     """The outbox row's content: the transaction Bundle is built once, here.
 
-    ``records`` are the shared records as read at send time (smart_app/chart/records.py).
+    ``records`` are the shared records as read at send time (smart_app/chart/records.py);
+    ``service_request`` the ServiceRequest written to the EHR, reused (not built again) in the Bundle.
     """
 
     def entry_url(name: str) -> str:
@@ -68,7 +70,7 @@ def new_delivery(
         patient_reference=referral.patient.reference,
         summary=summary_from_referral(referral, receiver),
         receiver_url=receiver.base_url,
-        payload=transaction_from_referral(referral, namespace, iss, entry_url, records),
+        payload=transaction_from_referral(referral, namespace, iss, entry_url, records, service_request),
         replaces=referral.replaces.referral_id if referral.replaces else None,
     )
 

@@ -20,11 +20,7 @@ from typing import Any, Literal
 from fhir_mappings.bundle import resources_from_bundle
 from fhir_mappings.domain import Referral
 from fhir_mappings.errors import MappingError
-from fhir_mappings.service_request import (
-    identifier_search_from_referral_id,
-    if_none_exist_from_referral,
-    service_request_from_referral,
-)
+from fhir_mappings.service_request import identifier_search_from_referral_id, if_none_exist_from_referral
 from smart_app.chart.fhir_client import Created, FhirClient, TransactionUnsupported
 from smart_app.errors import EhrError, EhrOutcomeUnknown
 from smart_app.referrals.ehr_write import (
@@ -62,33 +58,43 @@ class SendOutcome:
 
 
 def write_referral(
-    client: FhirClient, referral: Referral, namespace: str, *, with_provenance: bool = True
+    client: FhirClient,
+    referral: Referral,
+    service_request: Mapping[str, Any],
+    namespace: str,
+    *,
+    with_provenance: bool = True,
 ) -> SendOutcome:
     """Write the ServiceRequest (and its Provenance); verify that the EHR holds ours.
 
-    One transaction where the server takes them and the grant allows the Provenance; else
-    a conditional create of the ServiceRequest, then its Provenance as a create of its own
-    (a Provenance the EHR refuses does not unsend the referral: it is logged).
+    ``service_request`` is the referral's, as ``service_request_from_referral`` built and validated
+    it: the caller builds it once and reuses it for the clinic's Bundle. One transaction where the
+    server takes them and the grant allows the Provenance; else a conditional create of the
+    ServiceRequest, then its Provenance as a create of its own (a Provenance the EHR refuses does not
+    unsend the referral: it is logged).
     """
     if with_provenance and not client.no_transaction:
-        bundle = referral_transaction(referral, namespace)
+        bundle = referral_transaction(referral, service_request, namespace)
 
         def in_one_transaction() -> tuple[str, dict[str, Any] | None]:
             entries = client.transaction(bundle)
             return service_request_id_from_entries(entries), entries[0].resource
 
         try:
-            return _attempt(client, referral, namespace, bundle["entry"][0]["resource"], in_one_transaction)
+            return _attempt(client, referral, namespace, service_request, in_one_transaction)
         except TransactionUnsupported:
             logger.info("referral.no_transaction id=%s", referral.id)
-    return _write_one_by_one(client, referral, namespace, with_provenance)
+    return _write_one_by_one(client, referral, service_request, namespace, with_provenance)
 
 
 def _write_one_by_one(
-    client: FhirClient, referral: Referral, namespace: str, with_provenance: bool
+    client: FhirClient,
+    referral: Referral,
+    resource: Mapping[str, Any],
+    namespace: str,
+    with_provenance: bool,
 ) -> SendOutcome:
     """A conditional create of the ServiceRequest, then (if allowed) its Provenance."""
-    resource = service_request_from_referral(referral, namespace)
     created: list[Created] = []
 
     def conditional_create() -> tuple[str, dict[str, Any] | None]:
@@ -99,7 +105,7 @@ def _write_one_by_one(
     if outcome.state == "sent" and outcome.service_request_id and with_provenance and created[0].created:
         target = f"ServiceRequest/{outcome.service_request_id}"
         try:
-            client.create(provenance_for_write(referral, namespace, target, resource["authoredOn"]))
+            client.create(provenance_for_write(referral, namespace, target, str(resource["authoredOn"])))
         except (EhrError, MappingError) as error:
             logger.warning("referral.provenance_unwritten id=%s error=%s", referral.id, type(error).__name__)
     return outcome

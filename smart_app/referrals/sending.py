@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from fhir_mappings.domain import Referral
+from fhir_mappings.service_request import service_request_from_referral
 from smart_app.chart.fhir_client import FhirClient
 from smart_app.chart.records import shared_records
 from smart_app.errors import EhrError, ReferralInvalid
@@ -34,7 +35,9 @@ def send_now(
         return  # a double submit: the first one sends it
     try:
         records = shared_records(client, referral, svc.settings.namespace)
-        outcome = write_referral(client, referral, svc.settings.namespace, with_provenance=provenance)
+        service_request = service_request_from_referral(referral, svc.settings.namespace)  # once per send
+        outcome = write_referral(client, referral, service_request, svc.settings.namespace,
+                                 with_provenance=provenance)  # fmt: skip
     except (ReferralInvalid, EhrError):
         ledger.release(referral.id)
         raise
@@ -45,6 +48,7 @@ def send_now(
     delivery = new_delivery(
         referral, receiver, iss=launch.iss, fhir_user=launch.fhir_user or "",
         service_request_id=outcome.service_request_id, namespace=svc.settings.namespace, records=records,
+        service_request=service_request,
     )  # fmt: skip
     ledger.mark_sent(referral.id, outcome.service_request_id, utcnow(), delivery)
     logger.info("referral.created id=%s", referral.id)

@@ -19,6 +19,7 @@ from fhir_mappings.rules import (
     QUESTION_TEMPLATE_TOPICS,
     default_due_date,
 )
+from fhir_mappings.service_request import service_request_from_referral
 from smart_app.capabilities import BY_NAME, missing_notices
 from smart_app.cds.app_context import suggested_form
 from smart_app.chart.breaker import guards
@@ -138,7 +139,10 @@ def _send(launch: Launch, referral: Referral, receiver: Receiver) -> tuple[dict[
         logger.warning("referral.records_unread id=%s error=%s", referral.id, type(error).__name__)
         return {"send": SendOutcome("not-sent", error=error).message}, error.status
     with_provenance = "provenance" in capabilities(launch)
-    outcome = write_referral(client, referral, svc.settings.namespace, with_provenance=with_provenance)
+    service_request = service_request_from_referral(referral, svc.settings.namespace)  # once per send
+    outcome = write_referral(
+        client, referral, service_request, svc.settings.namespace, with_provenance=with_provenance
+    )
     if outcome.state != "sent" or outcome.service_request_id is None:
         logger.warning("referral.%s id=%s", outcome.state, referral.id)
         status = outcome.error.status if outcome.error else (202 if outcome.state == "unknown" else 502)
@@ -146,6 +150,7 @@ def _send(launch: Launch, referral: Referral, receiver: Receiver) -> tuple[dict[
     delivery = new_delivery(
         referral, receiver, iss=launch.iss, fhir_user=launch.fhir_user or "",
         service_request_id=outcome.service_request_id, namespace=svc.settings.namespace, records=records,
+        service_request=service_request,
     )  # fmt: skip
     ReferralLedger(svc.store).mark_sent(referral.id, outcome.service_request_id, utcnow(), delivery)
     logger.info("referral.created id=%s", referral.id)

@@ -49,7 +49,7 @@ def gunicorn(app_url: str, env: dict[str, str]) -> Iterator[subprocess.Popen[byt
             try:
                 if requests.get(f"{app_url}/healthz", timeout=1).ok:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting
                 time.sleep(0.1)
         yield process
     finally:

@@ -3,13 +3,13 @@
 Starts the sandbox and the app (werkzeug, in this process), warms up, then runs JOURNEYS
 (default 40) app journeys on wc-1 one after another with cProfile on the app's requests
 only. Prints the app thread's CPU per journey without the profiler, then with it, the
-database transactions per journey by caller, and the functions of our own code and its
+database transactions per journey (counted at the engine: tests/bench/transactions.py) by
+request and by caller, and the functions of our own code and its
 libraries by cumulative time. Not part of ``make test``; the figures go in docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
-import collections
 import cProfile
 import io
 import logging
@@ -19,18 +19,16 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from smart_app import create_app
 from smart_app.config import Settings
 from smart_app.crypto import new_key_line
-from smart_app.store import Store
 from tests.bench.journey import Counter, app_journey
+from tests.bench.transactions import EngineTransactions
 from tests.sandbox_server import Sandbox, free_port, start_sandbox, write_receiver, write_registration
 
 WARM_UP = 5
@@ -56,18 +54,6 @@ class Meter:
             self.cpu_seconds += time.thread_time() - started
 
 
-def count_transactions(store: Store, callers: collections.Counter[str]) -> None:
-    """Count ``store.transaction()`` calls by the function that opened them."""
-    opened = store.transaction
-
-    def counted() -> AbstractContextManager[Session]:
-        frame = sys._getframe(1)
-        callers[f"{Path(frame.f_code.co_filename).name}:{frame.f_code.co_name}"] += 1
-        return opened()
-
-    store.transaction = counted  # type: ignore[method-assign,assignment]
-
-
 def _journeys(sandbox: Sandbox, app_url: str, counter: Counter, count: int) -> None:
     for _ in range(count):
         app_journey(sandbox, app_url, "wc-1", counter)
@@ -87,18 +73,19 @@ def main(journeys: int) -> None:
         meter = Meter(app.wsgi_app)
         app.wsgi_app = meter  # type: ignore[method-assign]
         services = app.extensions["second_opinion"]
-        callers: collections.Counter[str] = collections.Counter()
-        count_transactions(services.store, callers)
+        transactions = EngineTransactions(services.store.engine)
         counter = Counter(services.http.for_url(sandbox.fhir_base), sandbox.ehr_url.rstrip("/"))
         server = make_server("127.0.0.1", port, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         try:
             _journeys(sandbox, app_url, counter, WARM_UP)
             meter.cpu_seconds = 0.0
-            callers.clear()
+            transactions.clear()
             _journeys(sandbox, app_url, counter, journeys)
             plain = meter.cpu_seconds / journeys * 1000
-            transactions = {name: n / journeys for name, n in callers.most_common()}
+            by_request = {name: n / journeys for name, n in transactions.by_request.most_common()}
+            by_caller = {name: n / journeys for name, n in transactions.by_caller.most_common()}
+            transactions.remove()
             meter.profiler, meter.cpu_seconds = cProfile.Profile(), 0.0
             _journeys(sandbox, app_url, counter, journeys)
             profiled = meter.cpu_seconds / journeys * 1000
@@ -107,9 +94,11 @@ def main(journeys: int) -> None:
             server.server_close()
     print(f"app thread CPU per journey: {plain:.1f} ms ({profiled:.1f} ms under cProfile), "
           f"{journeys} journeys")
-    print(f"database transactions per journey: {sum(transactions.values()):.1f}")
-    for name, per_journey in transactions.items():
-        print(f"  {per_journey:4.1f}  {name}")
+    print(f"database transactions per journey (engine \"begin\" events): {sum(by_request.values()):.1f}")
+    for title, counts in (("by request", by_request), ("by the app's code that began them", by_caller)):
+        print(f"  {title}:")
+        for name, per_journey in counts.items():
+            print(f"    {per_journey:4.1f}  {name}")
     out = io.StringIO()
     assert meter.profiler is not None
     pstats.Stats(meter.profiler, stream=out).sort_stats("cumulative").print_stats(OURS, 45)

@@ -3,11 +3,14 @@
 Run with ``make bench``; prints the Markdown tables of docs/benchmarks.md.
 Starts the sandbox EHR (subprocess) and the app (werkzeug in a thread, then
 gunicorn with ``smart_app.gunicorn_conf`` for the load) on free ports of
-127.0.0.1. ``BENCH_ROUNDS`` (default 15) and ``BENCH_LOAD_SECONDS`` (20) tune it.
+127.0.0.1. ``BENCH_ROUNDS`` (default 15), ``BENCH_LATENCY_ROUNDS`` (5, the 50 ms table) and
+``BENCH_LOAD_SECONDS`` (20) tune it. The app's database transactions are counted at its
+engine (tests/bench/transactions.py) during the loopback journeys.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import statistics
@@ -29,6 +32,7 @@ from smart_app.crypto import new_key_line
 from smart_app.store import Launch
 from tests.bench.journey import Counter, Journey, app_journey, baseline_journey
 from tests.bench.load import gunicorn, run_load
+from tests.bench.transactions import EngineTransactions
 from tests.charts import grow_chart
 from tests.sandbox_server import Sandbox, free_port, start_sandbox, write_receiver, write_registration
 
@@ -36,6 +40,14 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
 LOAD_SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "20"))
 CHARTS = (("wc-1", 5), ("wc-7", 200), ("wc-8", 5000))
 LATENCY = 0.050
+LATENCY_ROUNDS = int(os.environ.get("BENCH_LATENCY_ROUNDS", "5"))
+REQUEST_NAMES = {  # the app's requests of one journey, in order, by Flask URL rule
+    "GET /launch": "GET /launch",
+    "GET /callback": "GET /callback",
+    "GET /l/<launch_key>/compose": "GET /l/<launch_key>/compose",
+    "POST /l/<launch_key>/referrals": "POST /l/<launch_key>/referrals (send)",
+    "GET /l/<launch_key>/referrals/<referral_id>": "GET …/referrals/<referral_id> (confirmation page)",
+}
 
 
 class DelayingAdapter(HTTPAdapter):
@@ -68,12 +80,14 @@ def _p95(values: list[float]) -> float:
 
 
 def _interleaved(
-    app: Callable[[], Journey], peer: Callable[[], Journey]
+    app: Callable[[], Journey], peer: Callable[[], Journey], rounds: int = ROUNDS,
+    after_warm_up: Callable[[], None] = lambda: None,
 ) -> tuple[list[Journey], list[Journey]]:
     app(), peer()  # warm-up: caches, connections
+    after_warm_up()
     mine: list[Journey] = []
     theirs: list[Journey] = []
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         mine.append(app())
         theirs.append(peer())
     return mine, theirs
@@ -119,41 +133,90 @@ def _journeys(sandbox: Sandbox, app_url: str, settings: Settings) -> None:
     counter = Counter(session, sandbox.ehr_url.rstrip("/"))
     server = make_server("127.0.0.1", int(app_url.rsplit(":", 1)[1]), app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    transactions = EngineTransactions(services.store.engine)  # the app is in this process
+    per_chart: dict[int, tuple[int, collections.Counter[str]]] = {}
     try:
         print("| journey | active conditions | total median ms | total p95 ms | callback → ready median ms "
               "| p95 ms | EHR requests callback → ready | EHR requests whole journey | app / baseline |")
         print("|---|---|---|---|---|---|---|---|---|")
-        for patient, _size in CHARTS:
+        for patient, size in CHARTS:
             mine, theirs = _interleaved(
                 partial(app_journey, sandbox, app_url, patient, counter),
                 partial(baseline_journey, sandbox, app_url, patient, settings.namespace),
+                after_warm_up=transactions.clear,  # the baseline's journeys never reach the app
             )
+            per_chart[size] = (len(mine), collections.Counter(transactions.by_request))
             print(_row("app", mine, theirs))
             print(_row("fhirclient baseline", theirs, None))
-        _latency(sandbox, app_url, session, counter)
+        transactions.remove()
+        _transaction_rows(per_chart)
+        _latency(sandbox, app_url, settings.namespace, session, counter)
         _session_rows(services.store)
     finally:
         server.shutdown()
         server.server_close()
 
 
-def _latency(sandbox: Sandbox, app_url: str, session: requests.Session, counter: Counter) -> None:
-    print("\n| with 50 ms added per EHR request | active conditions | callback → ready median ms "
-          "| sequential EHR round trips, callback → ready |")
-    print("|---|---|---|---|")
+def _transaction_rows(per_chart: Mapping[int, tuple[int, collections.Counter[str]]]) -> None:
+    """Database transactions per app journey (engine "begin" events), in all and by request."""
+    sizes = sorted(per_chart)
+    print("\n| database transactions per journey (engine \"begin\" events) | "
+          + " | ".join(f"{size} conditions" for size in sizes) + " |")
+    print("|---|" + "---|" * len(sizes))
+    print("| all requests of the journey | "
+          + " | ".join(f"{sum(per_chart[s][1].values()) / per_chart[s][0]:.1f}" for s in sizes) + " |")
+    seen = {label for _, by_request in per_chart.values() for label in by_request}
+    labels = sorted(seen, key=_journey_order)
+    for label in labels:
+        cells = " | ".join(f"{per_chart[s][1][label] / per_chart[s][0]:.1f}" for s in sizes)
+        print(f"| {REQUEST_NAMES.get(label, label)} | {cells} |")
+
+
+def _journey_order(label: str) -> tuple[int, str]:
+    names = list(REQUEST_NAMES)
+    return (names.index(label) if label in names else len(names), label)
+
+
+def _latency(
+    sandbox: Sandbox, app_url: str, namespace: str, session: requests.Session, counter: Counter
+) -> None:
+    """App and peer journeys interleaved, 50 ms added before each of their EHR requests."""
+    print("\n| with 50 ms added per EHR request | active conditions | total median ms "
+          "| callback → ready median ms | sequential EHR round trips, callback → ready "
+          "| EHR requests whole journey | app / peer, total | app / peer, callback → ready |")
+    print("|---|---|---|---|---|---|---|---|")
     origin = sandbox.ehr_url.rstrip("/")
-    delaying = DelayingAdapter()
-    session.mount(origin, delaying)
+    mine_delay, peer_delay = DelayingAdapter(), DelayingAdapter()
+    original = session.adapters.get(origin)
+    session.mount(origin, mine_delay)
     try:
         for patient, size in CHARTS:
-            ready, trips = [], []
-            for _ in range(5):
-                journey = app_journey(sandbox, app_url, patient, counter)
-                ready.append(journey.ready_ms)
-                trips.append(delaying.sequential_trips(journey.ready_window))
-            print(f"| app | {size} | {statistics.median(ready):.0f} | {max(trips)} |")
+            mine, theirs = _interleaved(
+                partial(app_journey, sandbox, app_url, patient, counter),
+                partial(baseline_journey, sandbox, app_url, patient, namespace, peer_delay),
+                rounds=LATENCY_ROUNDS,
+            )
+            print(_latency_row("app", size, mine, mine_delay, theirs))
+            print(_latency_row("fhirclient baseline (peer)", size, theirs, peer_delay, None))
     finally:
-        session.mount(origin, HTTPAdapter())
+        if original is not None:
+            session.mount(origin, original)
+        else:
+            del session.adapters[origin]
+
+
+def _latency_row(
+    name: str, size: int, runs: list[Journey], delaying: DelayingAdapter, peer: list[Journey] | None
+) -> str:
+    total = statistics.median(r.total_ms for r in runs)
+    ready = statistics.median(r.ready_ms for r in runs)
+    trips = max(delaying.sequential_trips(r.ready_window) for r in runs)
+    ratios = ["", ""]
+    if peer:
+        ratios = [f"{total / statistics.median(p.total_ms for p in peer):.2f}",
+                  f"{ready / statistics.median(p.ready_ms for p in peer):.2f}"]  # fmt: skip
+    return (f"| {name} | {size} | {total:.0f} | {ready:.0f} | {trips} | {runs[0].requests_total} | "
+            f"{ratios[0]} | {ratios[1]} |")
 
 
 def _session_rows(store: Any) -> None:

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from smart_app.keys import KeyRing
-from smart_app.referrals.outbox import Pacing, enqueue
+from smart_app.referrals.outbox import NewDelivery, Pacing, enqueue
 from smart_app.referrals.routing import new_delivery
 from smart_app.services import utcnow
 from smart_app.store import DeliveryRecord, Store
@@ -34,17 +34,23 @@ DEADLINE_SECONDS = 600
 PACING = Pacing(backoff_base=0.05, backoff_cap=1.0, poll_base=3600.0, poll_cap=3600.0)
 
 
+def new_deliveries(ns: str, base_url: str, count: int) -> list[NewDelivery]:
+    """``count`` fresh referrals' outbox rows (each with its transaction Bundle) for ``base_url``."""
+    target, made = receiver(base_url), []
+    for _ in range(count):
+        referral = replace(a_referral(base_url), reasons=(), coverage=None)
+        made.append(new_delivery(
+            referral, target, iss=ISS, fhir_user="Practitioner/atp", service_request_id="sr", namespace=ns
+        ))  # fmt: skip
+    return made
+
+
 def queue_referrals(store: Store, ns: str, base_url: str, count: int) -> set[str]:
-    target, ids = receiver(base_url), set()
+    deliveries = new_deliveries(ns, base_url, count)
     with store.transaction() as db:
-        for _ in range(count):
-            referral = replace(a_referral(base_url), reasons=(), coverage=None)
-            ids.add(referral.id)
-            delivery = new_delivery(
-                referral, target, iss=ISS, fhir_user="Practitioner/atp", service_request_id="sr", namespace=ns
-            )
+        for delivery in deliveries:
             enqueue(db, delivery, utcnow())
-    return ids
+    return {delivery.referral_id for delivery in deliveries}
 
 
 def tasks_at_clinic(sandbox: Sandbox, system: str) -> list[str]:

@@ -1,5 +1,6 @@
 """The transaction Bundle for the receiving clinic: conditional creates on our identifiers."""
 
+import copy
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -8,6 +9,7 @@ import pytest
 
 from fhir_mappings.domain import RecordSummary
 from fhir_mappings.errors import MappingError
+from fhir_mappings.service_request import service_request_from_referral
 from fhir_mappings.transaction import (
     record_version_identifier,
     task_id_from_transaction_response,
@@ -180,3 +182,17 @@ def test_without_records_the_service_request_names_none_of_the_ehr() -> None:
 def test_the_records_resources_must_be_the_records_chosen(shared: list[dict[str, Any]]) -> None:
     with pytest.raises(MappingError):
         transaction_from_referral(REVIEW, NS, ISS, _urn, shared)
+
+
+def test_the_service_request_written_to_the_ehr_is_reused_unchanged() -> None:
+    built = service_request_from_referral(REVIEW, NS)
+    kept = copy.deepcopy(built)
+    reused = transaction_from_referral(REVIEW, NS, ISS, _urn, SHARED, built)
+    assert reused == transaction_from_referral(REVIEW, NS, ISS, _urn, SHARED)
+    assert built == kept  # the EHR's resource is copied, never changed
+
+
+def test_another_referrals_service_request_is_refused() -> None:
+    other = service_request_from_referral(replace(REFERRAL, id="someone-else"), NS)
+    with pytest.raises(MappingError, match="not this referral"):
+        transaction_from_referral(REFERRAL, NS, ISS, _urn, (), other)
