@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import RowMapping, or_, select, update
 from sqlalchemy.orm import Session
 
 from smart_app.store import DeliveryEvent, DeliveryRecord, Store, patient_key, token_hash
@@ -121,58 +121,49 @@ class Outbox:
         self._store = store
 
     def claim(self, worker: str, now: datetime, limit: int = 10) -> list[Claimed]:
-        """Lease up to ``limit`` due rows to ``worker``."""
+        """Lease up to ``limit`` due rows to ``worker``.
+
+        One SELECT of ids (``SKIP LOCKED`` on PostgreSQL) and one guarded UPDATE that returns only
+        what the worker needs: the summary, patient, answers and last Task stay sealed.
+        """
+        free = or_(DeliveryRecord.claimed_until.is_(None), DeliveryRecord.claimed_until < now)
         with self._store.transaction() as db:
-            rows: Sequence[DeliveryRecord] = (
-                db.execute(
-                    select(DeliveryRecord)
-                    .where(
-                        DeliveryRecord.state.in_(ACTIVE_STATES),
-                        DeliveryRecord.next_attempt_at <= now,
-                        or_(
-                            DeliveryRecord.claimed_until.is_(None),
-                            DeliveryRecord.claimed_until < now,
-                        ),
-                    )
-                    .order_by(DeliveryRecord.next_attempt_at)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-                .scalars()
-                .all()
-            )
-            claimed = []
-            for row in rows:
-                won = db.execute(  # the guard makes the lease safe on SQLite too
-                    update(DeliveryRecord)
-                    .where(
-                        DeliveryRecord.id == row.id,
-                        or_(
-                            DeliveryRecord.claimed_until.is_(None),
-                            DeliveryRecord.claimed_until < now,
-                        ),
-                    )
-                    .values(claimed_until=now + LEASE, claimed_by=worker)
-                    .execution_options(synchronize_session=False)
-                )
-                if getattr(won, "rowcount", 0) == 1:
-                    claimed.append(_claimed(row))
-            return claimed
+            ids = db.scalars(
+                select(DeliveryRecord.id)
+                .where(DeliveryRecord.state.in_(ACTIVE_STATES), DeliveryRecord.next_attempt_at <= now, free)
+                .order_by(DeliveryRecord.next_attempt_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if not ids:
+                return []
+            won = db.execute(  # the guard makes the lease safe on SQLite too
+                update(DeliveryRecord)
+                .where(DeliveryRecord.id.in_(ids), free)
+                .values(claimed_until=now + LEASE, claimed_by=worker)
+                .returning(*_CLAIMED_COLUMNS)
+                .execution_options(synchronize_session=False)
+            ).all()
+        order = {referral_id: n for n, referral_id in enumerate(ids)}
+        return [_claimed(row._mapping) for row in sorted(won, key=lambda row: order[row.id])]
 
     def record(
         self, claim: Claimed, worker: str, now: datetime, event: Event | Sequence[Event] | None, **values: Any
     ) -> bool:
         """Update the row and release it, if ``worker`` still holds it; False if the lease was lost.
 
-        ``event``: one history line (kind, detail), several, or None.
+        ``event``: one history line (kind, detail), several, or None. One guarded UPDATE: the row's
+        sealed columns are not opened to be written.
         """
         with self._store.transaction() as db:
-            row = db.get(DeliveryRecord, claim.id, with_for_update=True)
-            if row is None or row.claimed_by != worker:
+            updated = db.execute(
+                update(DeliveryRecord)
+                .where(DeliveryRecord.id == claim.id, DeliveryRecord.claimed_by == worker)
+                .values(**values, claimed_until=None, claimed_by=None, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(updated, "rowcount", 0) != 1:
                 return False
-            for name, value in {**values, "claimed_until": None, "claimed_by": None}.items():
-                setattr(row, name, value)
-            row.updated_at = now
             events = [] if event is None else [event] if isinstance(event, tuple) else list(event)
             for kind, detail in events:
                 db.add(DeliveryEvent(delivery_id=claim.id, at=now, kind=kind, detail=detail))
@@ -248,19 +239,21 @@ class Outbox:
                 db.add(DeliveryEvent(delivery_id=referral_id, at=now, kind="rerouted", detail=number))
 
 
-def _claimed(row: DeliveryRecord) -> Claimed:
+_CLAIMED_COLUMNS = (
+    DeliveryRecord.id, DeliveryRecord.state, DeliveryRecord.iss, DeliveryRecord.receiver_url,
+    DeliveryRecord.payload_json, DeliveryRecord.task_id, DeliveryRecord.task_status, DeliveryRecord.attempts,
+    DeliveryRecord.polls, DeliveryRecord.subscription_id, DeliveryRecord.cancel_reason,
+    DeliveryRecord.records_json, DeliveryRecord.token_refused_at,
+)
+
+
+def _claimed(row: RowMapping) -> Claimed:
+    """The columns the UPDATE returned (``_CLAIMED_COLUMNS``), opened and parsed."""
+    records = row["records_json"]
     return Claimed(
-        id=row.id,
-        state=row.state,
-        iss=row.iss,
-        receiver_url=row.receiver_url,
-        payload=json.loads(row.payload_json),
-        task_id=row.task_id,
-        task_status=row.task_status,
-        attempts=row.attempts,
-        polls=row.polls,
-        subscription_id=row.subscription_id,
-        cancel_reason=row.cancel_reason,
-        records=json.loads(row.records_json) if row.records_json else None,
-        token_refused_at=row.token_refused_at,
+        id=row["id"], state=row["state"], iss=row["iss"], receiver_url=row["receiver_url"],
+        payload=json.loads(row["payload_json"]), task_id=row["task_id"], task_status=row["task_status"],
+        attempts=row["attempts"], polls=row["polls"], subscription_id=row["subscription_id"],
+        cancel_reason=row["cancel_reason"], records=json.loads(records) if records else None,
+        token_refused_at=row["token_refused_at"],
     )
