@@ -2,8 +2,9 @@
 
 The outbox keeps every referral sent from this EHR (``iss``), whoever sent it. Those still
 waiting for an opinion (fhir_mappings/referral_lifecycle.py) and those sent in the last
-``RECENT`` count. The patient reference is sealed at rest, so the patient is matched here, not
-in SQL (as ``Filing.awaiting`` does).
+``RECENT`` count. The patient reference is sealed at rest: it is matched in SQL by its blind
+index (``smart_app.store.for_patient``). The warning names the ``SHOWN`` newest; the page says
+when there are more, so a patient with many referrals costs the page no more than one with six.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from smart_app.referrals.tracking import view_from_row
 from smart_app.store import DeliveryRecord, Store, for_patient
 
 RECENT = timedelta(days=90)
+SHOWN = 5  # named in the warning; one more is read to know there are more
 OPEN_STATES = ("pending", "sent", "dead")  # the outbox states a referral may still be answered from
 DONE: frozenset[Stage] = frozenset({"answered", "filed", "declined", "rerouted", "cancelled"})
 
@@ -48,18 +50,21 @@ class EarlierReferral:
 def earlier_referrals(
     store: Store, ns: str, iss: str, patient_reference: str, fhir_user: str, now: datetime
 ) -> list[EarlierReferral]:
-    """Open or recent referrals for this patient at this EHR, newest first."""
+    """Open or recent referrals for this patient at this EHR, newest first: at most ``SHOWN`` + 1."""
     with store.reading() as db:
         found = db.scalars(
-            select(DeliveryRecord).where(
+            select(DeliveryRecord)
+            .where(
                 for_patient(db, iss, patient_reference),
                 or_(DeliveryRecord.state.in_(OPEN_STATES), DeliveryRecord.created_at >= now - RECENT),
             )
+            .order_by(DeliveryRecord.created_at.desc())
+            .limit(4 * SHOWN)  # a few closed long ago may be among them; they are dropped below
         ).all()
         mine = [row for row in found if row.patient_reference == patient_reference]  # rows without an index
         earlier = [_earlier(row, ns, fhir_user, now) for row in mine]
     shown = [item for item in earlier if item.open or item.sent_at >= now - RECENT]
-    return sorted(shown, key=lambda item: item.sent_at, reverse=True)
+    return sorted(shown, key=lambda item: item.sent_at, reverse=True)[: SHOWN + 1]
 
 
 def _earlier(row: DeliveryRecord, ns: str, fhir_user: str, now: datetime) -> EarlierReferral:

@@ -21,6 +21,7 @@ from fhir_mappings.ime_guard import GuardNote, guard_notes
 from fhir_mappings.rules import is_level_ii, validate_due_date, validate_questions, validate_window
 from fhir_mappings.service_request import note_texts_from_questions
 from smart_app.chart.reader import Chart
+from smart_app.referrals.earlier import SHOWN as EARLIER_SHOWN
 from smart_app.referrals.earlier import EarlierReferral
 from smart_app.referrals.form import ComposeForm
 
@@ -159,6 +160,7 @@ def page_fields(
         "preview": preview_view(form, due),
         "before_sending": before_sending(chosen, notes, earlier),
         "earlier": earlier,
+        "earlier_shown": EARLIER_SHOWN,
         "show_window": modality in VISITS,
         "show_records": modality == "record-review",
     }

@@ -47,6 +47,20 @@ def test_an_earlier_referral_for_the_patient_is_named_before_another_is_written(
     assert number not in other.text  # another patient's referrals only
 
 
+def test_a_patient_with_many_referrals_gets_the_newest_five_and_a_word_that_there_are_more(
+    sandbox: Sandbox,
+) -> None:
+    for _ in range(6):
+        browser, page = launch_from_ehr(sandbox, patient="wc-3")
+        data = referral_form(page.text)
+        assert browser.post(page.url.replace("/compose", "/referrals"), data=data, timeout=30).status_code == 200
+    newest = referral_number_from_id(str(data["referral_id"]))
+    _, again = launch_from_ehr(sandbox, patient="wc-3")
+    warning = again.text.split('id="earlier"', 1)[1].split("</section>", 1)[0]
+    assert warning.count("<li>Sent") == 5 and newest in warning
+    assert "There are more;" in warning and "all your referrals</a>" in warning
+
+
 def test_the_due_date_reaches_the_clinic_task(
     sandbox: Sandbox, flask_app: Flask, app_settings: Settings
 ) -> None:
