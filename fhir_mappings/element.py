@@ -28,6 +28,9 @@ def string_from_element(value: Any) -> str | None:
     """A primitive string, stripped of characters FHIR forbids; blank or invisible reads as absent."""
     if not isinstance(value, str):
         return None
+    if value.isascii() and value.isprintable():  # the common case: nothing to remove, visible unless blank
+        text = value.strip()
+        return text or None
     text = text_without_forbidden_characters(value).strip()
     return text if has_visible_character(text) else None
 

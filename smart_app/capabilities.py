@@ -8,6 +8,7 @@ and v2 (``.cruds``) forms are understood by ``smart.scopes.permits``; an empty
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from smart_app.smart.scopes import permits
@@ -79,6 +80,7 @@ ESSENTIAL = ("patient", "directory")  # without these there is no form to show
 PHYSICIAN_ESSENTIAL = ("tasks", "referral-read", "patient-read", "roles")  # without these, no worklist
 
 
+@functools.lru_cache(maxsize=256)  # pure; a page asks several times, launches share a few scopes
 def granted_capabilities(granted_scope: str, role: str = "atp") -> frozenset[str]:
     """The names of the capabilities of ``role`` (atp or physician) the granted scope allows."""
     every = PHYSICIAN_CAPABILITIES if role == "physician" else CAPABILITIES

@@ -9,6 +9,7 @@ the app waits on another server.
 
 from __future__ import annotations
 
+import os
 import threading
 from http.cookiejar import CookiePolicy, DefaultCookiePolicy
 from typing import Any
@@ -43,6 +44,17 @@ class _Session(requests.Session):
         return super().send(request, **kwargs)
 
 
+def _environment_once(session: requests.Session, origin: str) -> None:
+    """Read the proxy (with ``NO_PROXY``) and CA bundle settings for this origin once, not per request.
+
+    requests reads them from the environment on every request when ``trust_env`` is on, and also
+    looks for ``~/.netrc`` credentials, which the app never sends to an EHR.
+    """
+    session.trust_env = False
+    session.proxies = requests.utils.get_environ_proxies(origin)
+    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+
+
 class HttpPool:
     """Hands out a keep-alive session per origin (scheme://host:port)."""
 
@@ -61,6 +73,7 @@ class HttpPool:
                 session = _Session()
                 session.headers["User-Agent"] = USER_AGENT
                 session.cookies.set_policy(_cookieless())
+                _environment_once(session, origin)
                 self._sessions[origin] = session
             return session
 

@@ -4,16 +4,20 @@ Starts the sandbox and the app (werkzeug, in this process), warms up, then runs 
 (default 40) app journeys on wc-1 one after another with cProfile on the app's requests
 only. Prints the app thread's CPU per journey without the profiler, then with it, the
 database transactions per journey (counted at the engine: tests/bench/transactions.py) by
-request and by caller, and the functions of our own code and its
-libraries by cumulative time. Not part of ``make test``; the figures go in docs/benchmarks.md.
+request and by caller, and the functions of our own code and its libraries by cumulative
+time (``PROFILE_SORT=tottime``: by their own time; ``PROFILE_FILTER=.``: every function).
+Not part of ``make test``; the figures go in docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
+import collections
 import cProfile
 import io
 import logging
+import os
 import pstats
+import re
 import sys
 import tempfile
 import threading
@@ -33,6 +37,8 @@ from tests.sandbox_server import Sandbox, free_port, start_sandbox, write_receiv
 
 WARM_UP = 5
 OURS = "smart_app|fhir_mappings|jinja2|pydantic|fhir_core|sqlalchemy/orm/session|joserfc|authlib|cryptography"
+SORT = os.environ.get("PROFILE_SORT", "cumulative")  # or tottime: where the time is spent itself
+SHOWN = os.environ.get("PROFILE_FILTER", OURS)  # "." for every function, the standard library's too
 
 
 class Meter:
@@ -40,6 +46,7 @@ class Meter:
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app, self.cpu_seconds = app, 0.0
+        self.by_request: dict[str, float] = collections.defaultdict(float)  # CPU seconds by request
         self.profiler: cProfile.Profile | None = None  # set to profile the requests that follow
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
@@ -51,7 +58,14 @@ class Meter:
         finally:
             if self.profiler is not None:
                 self.profiler.disable()
-            self.cpu_seconds += time.thread_time() - started
+            spent = time.thread_time() - started
+            self.cpu_seconds += spent
+            self.by_request[_request_name(environ)] += spent
+
+
+def _request_name(environ: dict[str, Any]) -> str:
+    path = re.sub(r"/l/[0-9a-f]{32}", "/l/<key>", environ.get("PATH_INFO", ""))
+    return f"{environ.get('REQUEST_METHOD')} {re.sub(r'/referrals/[0-9a-f]{32}', '/referrals/<id>', path)}"
 
 
 def _journeys(sandbox: Sandbox, app_url: str, counter: Counter, count: int) -> None:
@@ -80,9 +94,12 @@ def main(journeys: int) -> None:
         try:
             _journeys(sandbox, app_url, counter, WARM_UP)
             meter.cpu_seconds = 0.0
+            meter.by_request.clear()
             transactions.clear()
             _journeys(sandbox, app_url, counter, journeys)
             plain = meter.cpu_seconds / journeys * 1000
+            spent_by_request = sorted(meter.by_request.items(), key=lambda item: -item[1])
+            cpu_by_request = {name: spent / journeys * 1000 for name, spent in spent_by_request}
             by_request = {name: n / journeys for name, n in transactions.by_request.most_common()}
             by_caller = {name: n / journeys for name, n in transactions.by_caller.most_common()}
             transactions.remove()
@@ -94,6 +111,8 @@ def main(journeys: int) -> None:
             server.server_close()
     print(f"app thread CPU per journey: {plain:.1f} ms ({profiled:.1f} ms under cProfile), "
           f"{journeys} journeys")
+    for name, ms in cpu_by_request.items():
+        print(f"  {ms:5.1f} ms  {name}")
     print(f"database transactions per journey (engine \"begin\" events): {sum(by_request.values()):.1f}")
     for title, counts in (("by request", by_request), ("by the app's code that began them", by_caller)):
         print(f"  {title}:")
@@ -101,7 +120,7 @@ def main(journeys: int) -> None:
             print(f"    {per_journey:4.1f}  {name}")
     out = io.StringIO()
     assert meter.profiler is not None
-    pstats.Stats(meter.profiler, stream=out).sort_stats("cumulative").print_stats(OURS, 45)
+    pstats.Stats(meter.profiler, stream=out).sort_stats(SORT).print_stats(SHOWN, 45)
     print(out.getvalue())
 
 

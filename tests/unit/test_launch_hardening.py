@@ -94,3 +94,18 @@ def test_scopes_are_sent_in_the_ehr_syntax() -> None:
     )
     assert permits("patient/ServiceRequest.write", "ServiceRequest", "c")
     assert not permits("patient/ServiceRequest.rs", "ServiceRequest", "c")
+
+
+def test_pooled_sessions_read_proxies_and_the_ca_bundle_once_per_origin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.org:3128")
+    monkeypatch.setenv("NO_PROXY", "ehr.internal.example.org")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/clinic-ca.pem")
+    pool = HttpPool(5)
+    outside = pool.for_url("https://fhir.epic.example.com/api/FHIR/R4")
+    inside = pool.for_url("https://ehr.internal.example.org/fhir")
+    assert outside.proxies.get("https") == "http://proxy.example.org:3128"
+    assert not inside.proxies.get("https")  # NO_PROXY holds for its origin
+    assert outside.verify == inside.verify == "/etc/ssl/clinic-ca.pem"
+    assert not outside.trust_env  # nothing more is read from the environment per request (no ~/.netrc)
