@@ -311,25 +311,14 @@ class Store:
 
         In a request's unit it joins the transaction the request's reads opened and commits it.
         """
-        unit = self._joinable()
-        if unit is None:
-            with self._sessions.begin() as db:
-                yield db
-            return
-        with self._joined(unit):
-            yield unit.session
-            unit.session.commit()
+        with self._block(commit=True) as db:
+            yield db
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """Reads only: in a request's unit they stay in its transaction for the next block to use."""
-        unit = self._joinable()
-        if unit is None:
-            with self._sessions.begin() as db:
-                yield db
-            return
-        with self._joined(unit):
-            yield unit.session
+        with self._block(commit=False) as db:
+            yield db
 
     @contextmanager
     def request_unit(self) -> Iterator[None]:
@@ -355,11 +344,19 @@ class Store:
         return unit if unit is not None and unit.store is self and not unit.running else None
 
     @contextmanager
-    def _joined(self, unit: _Unit) -> Iterator[None]:
-        """A block of the unit: rows come out detached, as from a block of their own."""
+    def _block(self, commit: bool) -> Iterator[Session]:
+        """A block on its own session, or a block of the request's unit (rows come out detached,
+        as from a block of their own; a block inside a running one gets its own session)."""
+        unit = self._joinable()
+        if unit is None:
+            with self._sessions.begin() as db:
+                yield db
+            return
         unit.running = True
         try:
-            yield
+            yield unit.session
+            if commit:
+                unit.session.commit()
         except BaseException:
             unit.session.rollback()
             raise
