@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from contextlib import ExitStack
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, g
+from flask import Flask, Response, before_render_template, g
 
 from smart_app.config import (
     ConfigError,
@@ -32,7 +32,7 @@ from smart_app.services import Services
 from smart_app.smart.backend_services import BackendTokens
 from smart_app.smart.discovery import Discovery
 from smart_app.smart.id_token import KeySets
-from smart_app.store import Store
+from smart_app.store import Store, release_unit
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -115,6 +115,8 @@ def _one_unit_per_request(app: Flask, store: Store) -> None:
 
     app.before_request(open_unit)
     app.teardown_request(close_unit)
+    # a page is rendered from rows already read: the connection goes back to the pool first
+    before_render_template.connect(lambda _app, **_extra: release_unit(), app, weak=False)
 
 
 def _origin(url: str) -> str:
