@@ -5,14 +5,13 @@ https://hl7.org/fhir/smart-app-launch/app-launch.html#launch-app-ehr-launch
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request
 
 from .auth_store import LaunchContext
-from .seed_cases import case_workers
+from .seed_cases import case_workers, clinic_today
 from .seed_directory import ATPS, display_name
 from .seed_patients import WORKERS
 from .services import services
@@ -41,7 +40,7 @@ def practitioner_choices() -> list[tuple[str, str]]:
 
 def patient_choices() -> list[tuple[str, str]]:
     """(id, "Family, Given (DOB …)") of the seeded patients."""
-    workers = (*WORKERS, *case_workers(date.today()))  # wc-10…: the stuck-case seeds
+    workers = (*WORKERS, *case_workers(clinic_today()))  # wc-10…: the stuck-case seeds
     return [(w.id, f"{w.family}, {w.given} (DOB {w.birth_date})") for w in workers]
 
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from datetime import date
 
 from sekmet.context import AppContext
 
 from .config import SandboxSettings
 from .fhir_codes import Json
-from .seed_cases import case_resources
+from .seed_cases import case_resources, clinic_today
 from .seed_directory import clinic_resources, directory_resources
 from .seed_patients import patient_resources
 
@@ -25,7 +24,7 @@ def seed_ehr(ctx: AppContext, settings: SandboxSettings) -> int:
     """Seed the EHR: directory and patients; returns how many resources were written."""
     resources = directory_resources(
         settings.namespace, settings.fhir_base, settings.clinic_fhir_base
-    ) + patient_resources(settings.namespace) + case_resources(settings.namespace, date.today())
+    ) + patient_resources(settings.namespace) + case_resources(settings.namespace, clinic_today())
     return _apply(ctx, resources, "ehr")
 
 

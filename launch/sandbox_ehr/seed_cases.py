@@ -4,16 +4,25 @@ Four are stuck, by different rules (docs/domain-rules.md "Stuck case"), two prog
 MMI recorded; wc-16 is the one the tests send a referral for. Their visits (Encounter),
 function scores, work restrictions and MMI are Observations coded in
 `{ns}/CodeSystem/work-injury-progress` (docs/fhir-mapping.md §9): no standard code for them
-was verified. Relative dates keep each story true whenever it runs.
+was verified. Relative dates keep each story true whenever it runs: "today" is the clinic's
+day (``SMART_APP_TIME_ZONE``, America/Denver by default, as the app counts weeks), not the
+machine's, so a run between midnight UTC and midnight in Colorado tells the same story.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from .fhir_codes import ACT_CODE, Json, coding
 from .seed_patients import Injury, Worker, worker_resources
+
+
+def clinic_today() -> date:
+    """Today where the clinic is (the app's ``SMART_APP_TIME_ZONE``)."""
+    return datetime.now(ZoneInfo(os.environ.get("SMART_APP_TIME_ZONE") or "America/Denver")).date()
 
 
 @dataclass(frozen=True)
