@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import pytest
 import requests
@@ -59,6 +60,30 @@ def task_id_of(sandbox: Sandbox, ns: str, referral_id: str) -> str:
     return str(task["id"])
 
 
+class Opened(NamedTuple):
+    """A referral the ATP sent to so-1, delivered, and opened by so-1 from their EHR on its Task."""
+
+    atp: requests.Session
+    referral_id: str
+    atp_app: str  # the ATP's launch URL in the app
+    task_id: str
+    browser: requests.Session  # the physician's
+    page: requests.Response  # the referral's page at the physician's
+
+
+def opened_by_its_physician(sandbox: Sandbox, flask_app: Flask, settings: Settings) -> Opened:
+    atp, referral_id, atp_app = send_to(sandbox, "so-1")
+    Worker(flask_app).run()
+    task_id = task_id_of(sandbox, settings.namespace, referral_id)
+    browser, page = physician_launch(sandbox, "so-1", task=task_id)
+    return Opened(atp, referral_id, atp_app, task_id, browser, page)
+
+
+def visit_in_three_days() -> str:
+    """A visit time the accept form takes (datetime-local)."""
+    return (datetime.now() + timedelta(days=3)).strftime("%Y-%m-%dT09:30")
+
+
 def _post(browser: requests.Session, url: str, page: str, **fields: str) -> requests.Response:
     return browser.post(
         url, data={"csrf_token": form_fields(page).hidden["csrf_token"], **fields}, timeout=30
@@ -79,8 +104,7 @@ def test_the_owner_accepts_answers_and_signs_and_the_atp_reads_each_answer(
     assert link, "the worklist links the referral"
     page = browser.get(requests.compat.urljoin(worklist.url, link), timeout=30)
     assert "Opinion only." in page.text and 'id="visit"' in page.text
-    visit = (datetime.now() + timedelta(days=3)).strftime("%Y-%m-%dT09:30")
-    accepted = _post(browser, page.url + "/accept", page.text, visit=visit)
+    accepted = _post(browser, page.url + "/accept", page.text, visit=visit_in_three_days())
     assert accepted.status_code == 200 and "Accepted" in accepted.text
     for number, question in enumerate(QUESTIONS, start=1):
         assert re.search(
@@ -124,10 +148,9 @@ def test_another_physician_neither_lists_nor_opens_it(sandbox: Sandbox, flask_ap
 def test_decline_with_a_reason_reaches_the_atp(
     sandbox: Sandbox, flask_app: Flask, app_settings: Settings
 ) -> None:
-    atp, referral_id, atp_app = send_to(sandbox, "so-1")
-    Worker(flask_app).run()
-    task_id = task_id_of(sandbox, app_settings.namespace, referral_id)
-    browser, page = physician_launch(sandbox, "so-1", task=task_id)
+    atp, referral_id, atp_app, task_id, browser, page = opened_by_its_physician(
+        sandbox, flask_app, app_settings
+    )
     assert f"/incoming/{task_id}" in page.url
     missing = _post(browser, page.url + "/decline", page.text, note="no reason chosen")
     assert missing.status_code == 422 and "Choose why you decline" in missing.text
@@ -141,10 +164,9 @@ def test_decline_with_a_reason_reaches_the_atp(
 
 def test_forms_need_the_launch_token_and_the_role(sandbox: Sandbox, flask_app: Flask,
                                                   app_settings: Settings) -> None:  # fmt: skip
-    atp, referral_id, atp_app = send_to(sandbox, "so-1")
-    Worker(flask_app).run()
-    task_id = task_id_of(sandbox, app_settings.namespace, referral_id)
-    browser, page = physician_launch(sandbox, "so-1", task=task_id)
+    atp, _, atp_app, task_id, browser, page = opened_by_its_physician(
+        sandbox, flask_app, app_settings
+    )
     forged = browser.post(page.url + "/accept", data={"visit": "2030-01-01T09:00"}, timeout=30)
     assert forged.status_code == 400
     assert atp.get(f"{atp_app}/incoming/{task_id}", timeout=30).status_code == 403  # an ATP's launch
@@ -154,12 +176,10 @@ def test_forms_need_the_launch_token_and_the_role(sandbox: Sandbox, flask_app: F
 def test_the_physician_asks_for_records_and_signs_once_they_arrive(
     sandbox: Sandbox, flask_app: Flask, app_settings: Settings
 ) -> None:
-    atp, referral_id, atp_app = send_to(sandbox, "so-1")
-    Worker(flask_app).run()
-    task_id = task_id_of(sandbox, app_settings.namespace, referral_id)
-    browser, page = physician_launch(sandbox, "so-1", task=task_id)
-    visit = (datetime.now() + timedelta(days=3)).strftime("%Y-%m-%dT09:30")
-    accepted = _post(browser, page.url + "/accept", page.text, visit=visit)
+    atp, referral_id, atp_app, _, browser, page = opened_by_its_physician(
+        sandbox, flask_app, app_settings
+    )
+    accepted = _post(browser, page.url + "/accept", page.text, visit=visit_in_three_days())
     request = "Please send the latest visit note."
     held = _post(browser, page.url + "/hold", accepted.text, records_note=request)
     assert "Waiting for records" in held.text and "Please send the latest visit note." in held.text
@@ -193,12 +213,10 @@ def test_a_standalone_sign_in_at_the_clinic_opens_the_worklist(sandbox: Sandbox,
 def test_a_cancelled_referral_reads_cancelled_to_the_physician_and_cannot_be_signed(
     sandbox: Sandbox, flask_app: Flask, app_settings: Settings
 ) -> None:
-    atp, referral_id, atp_app = send_to(sandbox, "so-1")
-    Worker(flask_app).run()
-    task_id = task_id_of(sandbox, app_settings.namespace, referral_id)
-    browser, page = physician_launch(sandbox, "so-1", task=task_id)
-    visit = (datetime.now() + timedelta(days=3)).strftime("%Y-%m-%dT09:30")
-    accepted = _post(browser, page.url + "/accept", page.text, visit=visit)
+    atp, referral_id, atp_app, _, browser, page = opened_by_its_physician(
+        sandbox, flask_app, app_settings
+    )
+    accepted = _post(browser, page.url + "/accept", page.text, visit=visit_in_three_days())
 
     status = atp.get(f"{atp_app}/referrals/{referral_id}", timeout=30)
     _post(atp, f"{atp_app}/referrals/{referral_id}/cancel", status.text, reason="Returned to full duty.")
