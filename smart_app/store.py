@@ -36,6 +36,7 @@ from sqlalchemy import (
     event,
     or_,
     select,
+    update,
 )
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -302,8 +303,15 @@ class Store:
     def _fill_patient_keys(self, keys: DataKeys) -> None:
         """Rows written before the blind index get theirs (the same value whoever computes it)."""
         with self.transaction() as db:
-            for row in db.scalars(select(DeliveryRecord).where(DeliveryRecord.patient_key.is_(None))):
-                row.patient_key = keys.blind_index(patient_search_value(row.iss, row.patient_reference))
+            missing = db.execute(
+                select(DeliveryRecord.id, DeliveryRecord.iss, DeliveryRecord.patient_reference)
+                .where(DeliveryRecord.patient_key.is_(None))
+            ).all()  # only the reference is opened, not the whole row
+            for referral_id, iss, patient_reference in missing:
+                db.execute(
+                    update(DeliveryRecord).where(DeliveryRecord.id == referral_id)
+                    .values(patient_key=keys.blind_index(patient_search_value(iss, patient_reference)))
+                )
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
